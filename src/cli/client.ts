@@ -1,0 +1,75 @@
+/**
+ * The CLI's HTTP client for a running Warden: base URL from `--url`/`WARDEN_URL` (default
+ * http://127.0.0.1:8080), credential from `--token`/`WARDEN_TOKEN`, else the embedded operator
+ * token file `<data dir>/admin-token`.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export interface ClientOptions {
+  url?: string;
+  token?: string;
+  dataDir?: string;
+}
+
+export function resolveClient(options: ClientOptions) {
+  const base = (options.url ?? process.env.WARDEN_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  let token = options.token ?? process.env.WARDEN_TOKEN;
+  if (!token) {
+    const path = resolve(options.dataDir ?? process.env.WARDEN_DATA_DIR ?? './.warden', 'admin-token');
+    try {
+      token = readFileSync(path, 'utf8').trim();
+    } catch {
+      // no local token: requests go without one and the server answers 401 with a clear reason
+    }
+  }
+  return {
+    base,
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      let res: Response;
+      try {
+        res = await fetch(`${base}${path}`, {
+          method,
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (err) {
+        throw new CliError(
+          `cannot reach Warden at ${base}: ${(err as Error).cause ?? (err as Error).message}`,
+          EXIT.unreachable,
+        );
+      }
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (!res.ok) {
+        const p = (json ?? {}) as { title?: string; detail?: string; type?: string };
+        throw new CliError(
+          `${res.status} ${p.title ?? res.statusText}: ${p.detail ?? text.slice(0, 500)}`,
+          EXIT.failed,
+        );
+      }
+      return json as T;
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { useDatabase } from '../../../test/support/db.js';
+import { drivers } from '../../../test/support/drivers.js';
+import { MIGRATION_SOURCES } from '../../module-list.js';
+import { DataDirLockedError, openDatabase } from './database.js';
+import { migrate } from './migrate.js';
+import { NestedConnectionError } from './pglite-dialect.js';
+
+const T1 = '01936f6e-0000-7000-8000-000000000001';
+const T2 = '01936f6e-0000-7000-8000-000000000002';
+
+for (const driver of drivers()) {
+  describe(`database (${driver.name})`, () => {
+    const t = useDatabase(driver);
+
+    it('gives every new tenant-scoped table an RLS policy by default', async () => {
+      await sql`create schema if not exists scratch`.execute(t.db.kysely);
+      await sql`create table scratch.notes (id int primary key, tenant_id uuid not null, body text)`.execute(
+        t.db.kysely,
+      );
+      const n = await sql<{ n: number }>`select platform.enforce_tenant_rls(array['scratch']) as n`.execute(
+        t.db.kysely,
+      );
+      expect(n.rows[0]?.n).toBe(1);
+      await sql`insert into scratch.notes values (1, ${T1}, 'one'), (2, ${T2}, 'two')`.execute(t.db.kysely);
+      const seen = await t.db.withTenant(T1, (trx) =>
+        sql<{ id: number }>`select id from scratch.notes`.execute(trx),
+      );
+      expect(seen.rows.map((r) => r.id)).toEqual([1]);
+      // Writing a row for another tenant fails the policy's WITH CHECK.
+      await expect(
+        t.db.withTenant(T1, (trx) =>
+          sql`insert into scratch.notes values (3, ${T2}, 'smuggled')`.execute(trx),
+        ),
+      ).rejects.toThrow(/row-level security/);
+      // Outside a tenant transaction, the owner sees all (operator and background work).
+      const all = await sql<{ n: number }>`select count(*) as n from scratch.notes`.execute(t.db.kysely);
+      expect(all.rows[0]?.n).toBe(2);
+    });
+
+    it('sees nothing in a tenant-scoped table when no tenant is set (fail closed)', async () => {
+      const rows = await t.db.transaction(async (trx) => {
+        await sql`set local role warden_app`.execute(trx);
+        return sql`select * from scratch.notes`.execute(trx);
+      });
+      expect(rows.rows).toEqual([]);
+    });
+
+    it('does not leak the tenant setting to the next transaction on the connection', async () => {
+      await t.db.withTenant(T1, async () => {});
+      const r = await t.db.transaction((trx) =>
+        sql<{
+          v: string | null;
+          u: string;
+        }>`select current_setting('app.tenant_id', true) as v, current_user as u`.execute(trx),
+      );
+      expect(r.rows[0]?.v ?? '').toBe('');
+      expect(r.rows[0]?.u).not.toBe('warden_app');
+    });
+
+    it('refuses a tenant id that is not a UUID', async () => {
+      await expect(t.db.withTenant("x'; drop table y; --", async () => 1)).rejects.toThrow(/not a tenant id/);
+    });
+
+    it('returns int8 as exact numbers and numeric as strings on both drivers', async () => {
+      const r = await sql<{
+        a: number;
+        b: string;
+      }>`select 9007199254740991::int8 as a, 12.345::numeric as b`.execute(t.db.kysely);
+      expect(r.rows[0]).toEqual({ a: 9007199254740991, b: '12.345' });
+      await expect(sql`select 9007199254740993::int8 as a`.execute(t.db.kysely)).rejects.toThrow(
+        /exact range/,
+      );
+    });
+
+    it('rolls back every statement of a failed transaction', async () => {
+      await expect(
+        t.db.transaction(async (trx) => {
+          await sql`insert into scratch.notes values (10, ${T1}, 'kept?')`.execute(trx);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      const r = await sql`select * from scratch.notes where id = 10`.execute(t.db.kysely);
+      expect(r.rows).toEqual([]);
+    });
+
+    it('migrates idempotently and refuses an applied migration whose text changed', async () => {
+      const again = await migrate(t.db, MIGRATION_SOURCES);
+      expect(again.applied).toEqual([]);
+      const dir = mkdtempSync(join(tmpdir(), 'warden-mig-'));
+      mkdirSync(join(dir, 'm'));
+      writeFileSync(join(dir, 'm', '001_first.sql'), 'create table extra_mod.a (id int);');
+      const sources = [...MIGRATION_SOURCES, { module: 'extra_mod', dir: join(dir, 'm') }];
+      expect((await migrate(t.db, sources)).applied).toEqual([
+        { module: 'extra_mod', version: 1, name: 'first' },
+      ]);
+      writeFileSync(join(dir, 'm', '001_first.sql'), 'create table extra_mod.a (id bigint);');
+      await expect(migrate(t.db, sources)).rejects.toThrow(/was changed after it was applied/);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('leaves no trace of a migration that fails halfway', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'warden-mig-'));
+      writeFileSync(
+        join(dir, '001_bad.sql'),
+        'create table broken_mod.a (id int); select no_such_function();',
+      );
+      await expect(migrate(t.db, [...MIGRATION_SOURCES, { module: 'broken_mod', dir }])).rejects.toThrow(
+        /broken_mod\/1_bad failed/,
+      );
+      const r = await sql`select to_regclass('broken_mod.a') as t`.execute(t.db.kysely);
+      expect(r.rows[0]).toEqual({ t: null });
+      rmSync(dir, { recursive: true, force: true });
+    });
+  });
+}
+
+describe('database (pglite specifics)', () => {
+  it('fails loudly instead of deadlocking when a transaction asks for a second connection', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    try {
+      await expect(db.transaction(async () => sql`select 1`.execute(db.kysely))).rejects.toBeInstanceOf(
+        NestedConnectionError,
+      );
+      // The connection is usable afterwards.
+      await expect(db.ping()).resolves.toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('keeps a second process out of a data directory in use, and persists across reopen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-lock-'));
+    const db = await openDatabase({ dataDir: dir });
+    await sql`create table kept (v int); insert into kept values (42)`.execute(db.kysely);
+    // A lock file naming a live process other than us (pid 1) keeps others out.
+    writeFileSync(join(dir, 'warden.pid'), '1');
+    await expect(openDatabase({ dataDir: dir })).rejects.toBeInstanceOf(DataDirLockedError);
+    writeFileSync(join(dir, 'warden.pid'), String(process.pid));
+    await db.close();
+    const reopened = await openDatabase({ dataDir: dir });
+    const r = await sql<{ v: number }>`select v from kept`.execute(reopened.kysely);
+    expect(r.rows).toEqual([{ v: 42 }]);
+    await reopened.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

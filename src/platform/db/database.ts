@@ -1,0 +1,213 @@
+/**
+ * The system of record: PGlite embedded (default) or PostgreSQL (`WARDEN_DATABASE_URL`), one SQL
+ * dialect, one Kysely API. Modules receive a `Database` and reach their own schema only.
+ *
+ * Row-level security: `withTenant` runs a transaction as the non-superuser role `warden_app` with
+ * `app.tenant_id` set, so every tenant-scoped table's RLS policy applies even if a query forgets
+ * its `WHERE tenant_id = …`. `transaction` runs as the owner (operator and system work).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: each module narrows this to its own table types.
+export type AnyDB = any;
+export type Tx = Transaction<AnyDB>;
+export type Executor = Kysely<AnyDB> | Transaction<AnyDB>;
+
+/** Marks an async context as inside a transaction callback; `active` turns false when it ends, so
+ * background work that merely started there (timers, wake-ups) is not mistaken for nesting. */
+export interface TransactionMark {
+  active: boolean;
+}
+
+/** The role tenant-scoped transactions run as; RLS policies apply to it. */
+export const APP_ROLE = 'warden_app';
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  /** Owner access, outside any transaction. Prefer `transaction`/`withTenant` for writes. */
+  readonly kysely: Kysely<AnyDB>;
+  /** A transaction as the owner: RLS does not apply (operator and background work). */
+  transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A transaction as `warden_app` with `app.tenant_id` set: RLS confines every statement to the tenant.
+   *
+   * @example
+   *   await db.withTenant(tenantId, (trx) => trx.selectFrom('identity.api_keys').selectAll().execute());
+   */
+  withTenant<T>(tenantId: string, fn: (trx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `fn` on one connection for its whole duration (session-level advisory locks). */
+  withConnection<T>(fn: (db: Kysely<AnyDB>) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent, PGlite in `dataDir`. */
+  url?: string | undefined;
+  /** PGlite data directory; `memory://` for a throwaway database (tests). */
+  dataDir?: string | undefined;
+  poolSize?: number;
+  /** Per-statement timeout on PostgreSQL, so no request waits on the database forever. */
+  statementTimeoutMs?: number;
+}
+
+/**
+ * Both drivers must hand back the same JS types. int8 (counts, amounts in micro-units) becomes a
+ * number, refusing values past 2^53 rather than silently rounding them; numeric stays a decimal string.
+ */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n))
+    throw new RangeError(`int8 value ${text} is beyond the exact range of a JS number`);
+  return n;
+}
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+class WardenDatabase implements Database {
+  constructor(
+    readonly kind: 'pglite' | 'postgres',
+    readonly kysely: Kysely<AnyDB>,
+    private readonly inTransaction: AsyncLocalStorage<TransactionMark>,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T> {
+    return this.kysely.transaction().execute((trx) => this.marked(() => fn(trx)));
+  }
+
+  private async marked<T>(fn: () => Promise<T>): Promise<T> {
+    const mark: TransactionMark = { active: true };
+    try {
+      return await this.inTransaction.run(mark, fn);
+    } finally {
+      mark.active = false;
+    }
+  }
+
+  withTenant<T>(tenantId: string, fn: (trx: Tx) => Promise<T>): Promise<T> {
+    // The id goes into a GUC the RLS policies cast to uuid: refuse anything else up front.
+    if (!UUID_RE.test(tenantId)) return Promise.reject(new Error(`withTenant: not a tenant id: ${tenantId}`));
+    return this.kysely.transaction().execute(async (trx) => {
+      // One round trip: both settings are transaction-local, so nothing leaks to the next user of the connection.
+      await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`.execute(
+        trx,
+      );
+      return this.marked(() => fn(trx));
+    });
+  }
+
+  async withConnection<T>(fn: (db: Kysely<AnyDB>) => Promise<T>): Promise<T> {
+    return this.kysely.connection().execute((conn) => fn(conn as unknown as Kysely<AnyDB>));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.kysely);
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+    await this.onClose();
+  }
+}
+
+/**
+ * Open the configured database.
+ *
+ * @example
+ *   const db = await openDatabase({ dataDir: 'memory://' });
+ *   await db.ping();
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const inTransaction = new AsyncLocalStorage<TransactionMark>();
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 10_000,
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      application_name: 'warden',
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID
+            ? parseInt8
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client's error (server restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const kysely = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new WardenDatabase('postgres', kysely, inTransaction, async () => {});
+    await db.ping();
+    return db;
+  }
+  const dataDir = options.dataDir ?? './.warden/data';
+  const memory = dataDir.startsWith('memory://');
+  let unlock = async () => {};
+  if (!memory) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    unlock = lockDataDir(dataDir);
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(memory ? undefined : dataDir, {
+      parsers: { [INT8_OID]: parseInt8, [NUMERIC_OID]: (text: string) => text },
+    });
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(pglite, inTransaction) });
+  return new WardenDatabase('pglite', kysely, inTransaction, unlock);
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same directory would corrupt it.
+ * A lock file holding our pid keeps a second `warden serve` out; a stale one (dead pid) is taken over.
+ */
+function lockDataDir(dataDir: string): () => Promise<void> {
+  const path = join(dataDir, 'warden.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return async () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new DataDirLockedError(dataDir, pid);
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new DataDirLockedError(dataDir, 0);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class DataDirLockedError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `the embedded database in ${dataDir} is in use by another Warden process (pid ${pid}); ` +
+        'stop it, or point WARDEN_DATA_DIR elsewhere, or use WARDEN_DATABASE_URL for several nodes',
+    );
+    this.name = 'DataDirLockedError';
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Who is calling. The edge asks each authenticator in turn; the first that recognises the
+ * credential decides. A credential that is recognised but wrong is a 401 at once (no fall-through
+ * to the next authenticator), so a typo never silently becomes another identity.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+
+export type PrincipalKind = 'operator' | 'user' | 'api_key' | 'agent';
+
+export interface Principal {
+  kind: PrincipalKind;
+  /** Stable id of the caller (user id, api key id, agent id; `operator` for the deployment operator). */
+  id: string;
+  /** The tenant the caller acts in; null only for the operator. */
+  tenantId: string | null;
+  roles: string[];
+  /** API-key scopes narrowing the roles, when present. */
+  scopes?: string[];
+}
+
+export type AuthResult = { principal: Principal } | { reject: string } | null;
+
+/** Returns null when the request does not carry this kind of credential. */
+export type Authenticator = (request: FastifyRequest) => Promise<AuthResult> | AuthResult;
+
+/** Constant-time equality of two secrets of any length (both are hashed to 32 bytes first). */
+export function secretEquals(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  if (!h || h.length > 8192) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+/**
+ * The deployment operator: `Authorization: Bearer <WARDEN_ADMIN_TOKEN>`.
+ *
+ * @example
+ *   const authenticators = [operatorAuthenticator(config.adminToken)];
+ */
+export function operatorAuthenticator(adminToken: string): Authenticator {
+  const operator: Principal = { kind: 'operator', id: 'operator', tenantId: null, roles: ['operator'] };
+  return (request) => {
+    const token = bearerToken(request);
+    // Not ours unless it matches: API keys and sessions are also bearer tokens, tried next.
+    return token && secretEquals(token, adminToken) ? { principal: operator } : null;
+  };
+}
+
+/** Permissions are `<module>:<verb>` strings declared by every route; the operator holds them all. */
+export type Authorizer = (principal: Principal, permission: string) => boolean;
+
+export const operatorOnly: Authorizer = (principal) => principal.kind === 'operator';

@@ -1,0 +1,404 @@
+/**
+ * The HTTP edge every module's routes sit behind (Fastify 5 + TypeBox).
+ *
+ * Order of a request: request id → load shedding (in-flight cap, event-loop delay) → CORS and
+ * security headers → authentication (every `/v1/…` route) → per-principal rate limit (token bucket
+ * on Counters) → schema validation → permission check (every `/v1/…` route declares one) → handler
+ * → problem+json for any error → metrics and a log line.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import underPressure from '@fastify/under-pressure';
+import { Ajv } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import { newId } from '../ids.js';
+import type { Authenticator, Authorizer, Principal } from './auth.js';
+import type { HttpMetrics } from './metrics.js';
+import { ProblemError, ProblemSchema, Problems, problemCatalogue } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+  interface FastifyContextConfig {
+    /** The permission a `/v1/…` route needs, e.g. `tenants:create`. Required on every /v1 route. */
+    permission?: string;
+    /** Skip authentication (health, docs, login). */
+    public?: boolean;
+    /** Apply Idempotency-Key handling (creates). */
+    idempotent?: boolean;
+  }
+}
+
+export type Edge = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+export interface RateLimiter {
+  takeToken(
+    key: string,
+    options: { capacity: number; refillPerSecond: number; cost?: number },
+  ): Promise<{ allowed: boolean; remaining: number; retryAfterMs: number }>;
+}
+
+export interface EdgeOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  corsOrigins: string[];
+  authenticators: () => Authenticator[];
+  authorize: () => Authorizer;
+  rateLimit?: { limiter: RateLimiter; perSecond: number; burst: number } | undefined;
+  maxInFlight: number;
+  maxEventLoopDelayMs: number;
+  metrics: HttpMetrics;
+  version: string;
+  /** Extra readiness checks, by name. */
+  readiness: () => Record<string, () => Promise<void>>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function sendProblem(reply: FastifyReply, err: ProblemError): FastifyReply {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  return reply.code(err.status).type('application/problem+json').send(err.body(reply.request.id));
+}
+
+/** A reference to the shared problem schema for route `response` maps. */
+export const ProblemRef = Type.Unsafe<Record<string, unknown>>({ $ref: 'Problem#' });
+
+/**
+ * Response entries for the errors a route can return.
+ *
+ * @example
+ *   schema: { response: { 201: Tenant, ...errorResponses(400, 401, 403, 409) } }
+ */
+export function errorResponses(...statuses: number[]): Record<number, typeof ProblemRef> {
+  const out: Record<number, typeof ProblemRef> = {};
+  for (const s of new Set([...statuses, 500])) out[s] = ProblemRef;
+  return out;
+}
+
+/** Fastify's own errors mapped to our problem types. */
+function toProblem(err: FastifyError & { validation?: unknown[]; validationContext?: string }): ProblemError {
+  if (err instanceof ProblemError) return err;
+  if (err.validation) {
+    const errors = (
+      err.validation as { instancePath?: string; message?: string; params?: Record<string, unknown> }[]
+    ).map((v) => {
+      const missing = v.params?.missingProperty as string | undefined;
+      const extra = v.params?.additionalProperty as string | undefined;
+      const path = `${v.instancePath ?? ''}${missing ? `/${missing}` : ''}${extra ? `/${extra}` : ''}`;
+      const field = `${err.validationContext ?? 'body'}${path ? path.replace(/^\//, '.').replaceAll('/', '.') : ''}`;
+      const message = extra
+        ? `unknown property ${JSON.stringify(extra)} is not allowed`
+        : (v.message ?? 'is invalid');
+      return { field, message };
+    });
+    const first = errors[0] ?? { field: err.validationContext ?? 'body', message: err.message };
+    return Problems.validation.create(`${first.field} ${first.message}`, { field: first.field, errors });
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return Problems.payloadTooLarge.create(err.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return Problems.unsupportedMediaType.create(`${err.message}; send application/json`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return Problems.malformedJson.create(
+        'the body is empty but Content-Type says JSON; send a JSON document',
+      );
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return Problems.malformedJson.create(`the body is not valid JSON: ${err.message}`);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return Problems.validation.create('Content-Length does not match the body');
+  }
+  if (err instanceof SyntaxError || err.statusCode === 400) {
+    return Problems.malformedJson.create(`the body is not valid JSON: ${err.message}`);
+  }
+  if (err.statusCode === 413) return Problems.payloadTooLarge.create(err.message);
+  if (err.statusCode === 415) return Problems.unsupportedMediaType.create(err.message);
+  if (err.statusCode === 503)
+    return Problems.unavailable.create('the server is shutting down or unavailable; retry shortly');
+  return Problems.internal.create(
+    'an internal error occurred; the request id in `instance` locates it in the server log',
+  );
+}
+
+/**
+ * Build the edge. Modules register their routes on the returned instance.
+ *
+ * @example
+ *   const app = await createEdge(options);
+ *   app.get('/v1/things', { config: { permission: 'things:read' }, schema }, handler);
+ */
+export async function createEdge(options: EdgeOptions): Promise<Edge> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : newId();
+    },
+    requestIdLogLabel: 'request_id',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    connectionTimeout: 30_000,
+    requestTimeout: 60_000,
+    keepAliveTimeout: 72_000,
+    maxParamLength: 200,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Edge;
+
+  // Two validators: query strings, params and headers arrive as text and are coerced to their
+  // declared types; JSON bodies are typed already, so a body's 42 must not pass as "42".
+  const makeAjv = (coerce: boolean) => {
+    const ajv = new Ajv({
+      removeAdditional: false,
+      coerceTypes: coerce ? 'array' : false,
+      useDefaults: true,
+      allErrors: true,
+      strict: false,
+    });
+    (addFormatsPlugin as unknown as (a: Ajv) => void)(ajv);
+    return ajv;
+  };
+  const strictAjv = makeAjv(false);
+  const coercingAjv = makeAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? strictAjv : coercingAjv;
+    for (const shared of Object.values(app.getSchemas()) as { $id?: string }[]) {
+      if (shared.$id && !ajv.getSchema(shared.$id)) ajv.addSchema(shared);
+    }
+    return ajv.compile(schema) as ReturnType<Parameters<typeof app.setValidatorCompiler>[0]>;
+  });
+  // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
+  app.removeContentTypeParser('text/plain');
+
+  app.decorateRequest('principal', undefined);
+  app.addSchema(ProblemSchema);
+
+  // Every /v1 route must say which permission it needs: a route that forgets is a start-up error,
+  // not an open door.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && !route.config?.public && !route.config?.permission) {
+      throw new Error(`route ${route.method} ${route.url} declares no permission`);
+    }
+  });
+
+  // Load shedding first: under overload a 503 costs little, running out of memory costs everything.
+  let inFlight = 0;
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    inFlight++;
+    if (options.maxInFlight > 0 && inFlight > options.maxInFlight) {
+      return sendProblem(
+        reply,
+        Problems.overloaded.create(`more than ${options.maxInFlight} requests in flight on this node`, {
+          retry_after: 1,
+          headers: { 'retry-after': '1' },
+        }),
+      );
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    inFlight--;
+    options.metrics.observe(request, reply);
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    request.log[level](
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        principal: request.principal ? `${request.principal.kind}:${request.principal.id}` : undefined,
+      },
+      'request',
+    );
+  });
+  if (options.maxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: options.maxEventLoopDelayMs,
+      retryAfter: 1,
+      pressureHandler: (_req, reply) => {
+        sendProblem(
+          reply,
+          Problems.overloaded.create('the event loop is saturated on this node', {
+            retry_after: 1,
+            headers: { 'retry-after': '1' },
+          }),
+        );
+      },
+    });
+  }
+
+  await app.register(cors, {
+    origin: options.corsOrigins.length > 0 ? options.corsOrigins : false,
+    credentials: true,
+    exposedHeaders: ['x-request-id', 'retry-after', 'etag', 'location'],
+  });
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/v1/') || request.routeOptions.config?.public) return;
+    let principal: Principal | undefined;
+    for (const authenticate of options.authenticators()) {
+      const result = await authenticate(request);
+      if (!result) continue;
+      if ('reject' in result) {
+        reply.header('www-authenticate', 'Bearer realm="warden", error="invalid_token"');
+        return sendProblem(reply, Problems.unauthenticated.create(result.reject));
+      }
+      principal = result.principal;
+      break;
+    }
+    if (!principal) {
+      reply.header('www-authenticate', 'Bearer realm="warden"');
+      return sendProblem(
+        reply,
+        Problems.unauthenticated.create(
+          'this route needs a credential: Authorization: Bearer <token>, or an agent signature',
+        ),
+      );
+    }
+    request.principal = principal;
+    const rl = options.rateLimit;
+    if (rl && rl.perSecond > 0) {
+      const bucket = await rl.limiter.takeToken(`rl:${principal.kind}:${principal.id}`, {
+        capacity: rl.burst,
+        refillPerSecond: rl.perSecond,
+      });
+      reply.header('ratelimit-remaining', String(Math.max(0, Math.floor(bucket.remaining))));
+      if (!bucket.allowed) {
+        const seconds = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
+        return sendProblem(
+          reply,
+          Problems.rateLimited.create(
+            `rate limit of ${rl.perSecond} requests/s exceeded; retry in ${seconds}s`,
+            {
+              retry_after: seconds,
+              headers: { 'retry-after': String(seconds) },
+            },
+          ),
+        );
+      }
+    }
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    const permission = request.routeOptions.config?.permission;
+    if (!permission || !request.principal) return;
+    if (!options.authorize()(request.principal, permission)) {
+      return sendProblem(
+        reply,
+        Problems.forbidden.create(`this operation needs the permission ${permission}`),
+      );
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const problem = toProblem(err);
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    return sendProblem(reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(reply, Problems.notFound.create(`no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Warden API',
+        version: options.version,
+        description:
+          'The control plane for autonomous AI agents. Errors are RFC 9457 problem+json; follow an error `type` for its explanation.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Operator token, API key or session token' },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/problems/:slug', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    const { slug } = request.params as { slug: string };
+    const spec = problemCatalogue().find((p) => p.slug === slug);
+    if (!spec) return sendProblem(reply, Problems.notFound.create(`no problem type ${slug}`));
+    return {
+      type: `/problems/${spec.slug}`,
+      title: spec.title,
+      status: spec.status,
+      description: spec.description,
+    };
+  });
+
+  app.get('/health/live', { config: { public: true }, schema: { hide: true } }, async () => ({
+    status: 'ok',
+  }));
+
+  app.get('/health/ready', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    const checks: Record<string, { ok: boolean; ms: number; error?: string }> = {};
+    await Promise.all(
+      Object.entries(options.readiness()).map(async ([name, check]) => {
+        const t0 = performance.now();
+        try {
+          await withTimeout(check(), 2000, `${name} did not answer within 2s`);
+          checks[name] = { ok: true, ms: Math.round(performance.now() - t0) };
+        } catch (err) {
+          checks[name] = { ok: false, ms: Math.round(performance.now() - t0), error: (err as Error).message };
+        }
+      }),
+    );
+    const ok = Object.values(checks).every((c) => c.ok);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
+  });
+
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    reply.type(options.metrics.contentType);
+    return options.metrics.render();
+  });
+
+  return app;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}

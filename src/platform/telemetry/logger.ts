@@ -1,0 +1,40 @@
+/**
+ * JSON logs (pino). Credentials never reach a log line: the known header and field names are
+ * redacted wherever they appear, and URLs are logged without their query strings.
+ */
+import pino, { type Logger } from 'pino';
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers.signature',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.owner_password',
+  '*.token',
+  '*.api_key',
+  '*.secret',
+  '*.adminToken',
+  '*.masterKey',
+  '*.privateKey',
+  'config.databaseUrl',
+  'config.redisUrl',
+];
+
+/**
+ * @example
+ *   const log = createLogger({ level: 'info' });
+ */
+export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'warden', pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * Which real servers the backend contract tests run against. CI (`.ci/run`) sets every
+ * WARDEN_TEST_* URL; on a laptop without them the tests are skipped with a printed reason.
+ *
+ * @example
+ *   const url = backendUrl('redis');
+ *   describe.skipIf(!url)('counters on Redis', () => { ... });
+ */
+const ENV = {
+  postgres: 'WARDEN_TEST_DATABASE_URL',
+  redis: 'WARDEN_TEST_REDIS_URL',
+  nats: 'WARDEN_TEST_NATS_URL',
+} as const;
+
+export type Backend = keyof typeof ENV;
+
+const announced = new Set<Backend>();
+
+export function backendUrl(backend: Backend): string | undefined {
+  const name = ENV[backend];
+  const url = process.env[name];
+  if (!url && !announced.has(backend)) {
+    announced.add(backend);
+    console.warn(`[skip] ${backend} contract tests skipped: ${name} is not set (CI sets it; see .ci/run)`);
+  }
+  return url || undefined;
+}
