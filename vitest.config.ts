@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: keep parallelism modest so PGlite start-up and server tests do not starve each other.
     maxWorkers: 2,
+    // The JSON report gives .ci/run its "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
 });

@@ -19,6 +19,10 @@ const announced = new Set<Backend>();
 export function backendUrl(backend: Backend): string | undefined {
   const name = ENV[backend];
   const url = process.env[name];
+  if (!url && process.env.CI === 'true') {
+    // In CI a missing backend is a broken pipeline, not a reason to skip.
+    throw new Error(`${name} must be set in CI so the ${backend} contract tests run`);
+  }
   if (!url && !announced.has(backend)) {
     announced.add(backend);
     console.warn(`[skip] ${backend} contract tests skipped: ${name} is not set (CI sets it; see .ci/run)`);

@@ -26,6 +26,8 @@ export interface NatsTransportOptions {
   stream?: string;
   /** Subject prefix (default `warden.events`); deployments sharing a NATS account use distinct ones. */
   subjectPrefix?: string;
+  /** How long a delivered, unacknowledged event waits before redelivery (e.g. its consumer crashed). */
+  ackWaitMs?: number;
   /** How long JetStream keeps events (ms). */
   maxAgeMs?: number;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -106,7 +108,7 @@ export class NatsTransport implements EventTransport {
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.New,
           filter_subject: `${this.prefix}>`,
-          ack_wait: 30 * 1_000_000_000,
+          ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
           max_deliver: -1,
         });
       }

@@ -19,6 +19,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
@@ -149,21 +150,20 @@ function toProblem(err: FastifyError & { validation?: unknown[]; validationConte
 export async function createEdge(options: EdgeOptions): Promise<Edge> {
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // One log line per request is written in onResponse with the fields we choose.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : newId();
     },
-    requestIdLogLabel: 'request_id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
     keepAliveTimeout: 72_000,
-    maxParamLength: 200,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Edge;
 
   // Two validators: query strings, params and headers arrive as text and are coerced to their
@@ -207,7 +207,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     inFlight++;
-    if (options.maxInFlight > 0 && inFlight > options.maxInFlight) {
+    // Liveness is never shed: an orchestrator must not restart a node for being busy.
+    if (options.maxInFlight > 0 && inFlight > options.maxInFlight && request.url !== '/health/live') {
       return sendProblem(
         reply,
         Problems.overloaded.create(`more than ${options.maxInFlight} requests in flight on this node`, {
