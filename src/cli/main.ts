@@ -62,6 +62,7 @@ program
       { url, version: VERSION, database: node.db.kind, bus: node.bus.transport.name, modules: cfg.modules },
       'warden listening',
     );
+    log.flush();
     let closing = false;
     const shutdown = (signal: string) => {
       if (closing) return;
@@ -73,10 +74,10 @@ program
       }, cfg.shutdownTimeoutMs);
       timer.unref();
       node.close().then(
-        () => process.exit(0),
+        () => log.flush(() => process.exit(0)),
         (err) => {
           log.error({ err }, 'shutdown failed');
-          process.exit(1);
+          log.flush(() => process.exit(1));
         },
       );
     };

@@ -158,7 +158,7 @@ describe('edge: load shedding', () => {
     expect(shed.length).toBeGreaterThan(0);
     for (const r of shed) {
       expect(r.retry).toBe('1');
-      expect(r.body.type).toBe('/problems/overloaded');
+      expect((r.body as { type: string }).type).toBe('/problems/overloaded');
     }
     expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);

@@ -2,7 +2,6 @@
  * Prometheus metrics for the edge and the runtime. One registry per server instance, so tests
  * that start several servers in one process do not share counters.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class HttpMetrics {
@@ -31,15 +30,24 @@ export class HttpMetrics {
     return this.registry.contentType;
   }
 
-  observe(request: FastifyRequest, reply: FastifyReply): void {
-    // The route template, never the raw path: ids in paths would make unbounded label sets.
-    const labels = {
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode),
-    };
-    this.requests.inc(labels);
-    this.duration.observe(labels, reply.elapsedTime / 1000);
+  // Label children cached per (method, route, status): prom-client otherwise hashes the label set
+  // on every observation, which showed up as a tenth of the edge's per-request cost.
+  private readonly children = new Map<
+    string,
+    { count: { inc(): void }; time: { observe(v: number): void } }
+  >();
+
+  /** One finished request; `route` is the route template, never the raw path (ids would make unbounded label sets). */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let child = this.children.get(key);
+    if (!child) {
+      const labels = { method, route, status: String(status) };
+      child = { count: this.requests.labels(labels), time: this.duration.labels(labels) };
+      this.children.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(seconds);
   }
 
   /** A gauge whose value is read at scrape time. */
