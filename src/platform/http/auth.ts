@@ -5,6 +5,7 @@
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { ProblemError } from './problem.js';
 
 export type PrincipalKind = 'operator' | 'user' | 'api_key' | 'agent';
 
@@ -19,7 +20,8 @@ export interface Principal {
   scopes?: string[];
 }
 
-export type AuthResult = { principal: Principal } | { reject: string } | null;
+/** `reject` explains a recognised but wrong credential (401); `problem` gives it a specific problem type. */
+export type AuthResult = { principal: Principal } | { reject: string; problem?: ProblemError } | null;
 
 /** Returns null when the request does not carry this kind of credential. */
 export type Authenticator = (request: FastifyRequest) => Promise<AuthResult> | AuthResult;

@@ -19,11 +19,13 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import secureJson from 'secure-json-parse';
 import { Type } from 'typebox';
-import type { Authenticator, Authorizer, Principal } from './auth.js';
+import type { Authenticator, Authorizer, AuthResult, Principal } from './auth.js';
 import type { HttpMetrics } from './metrics.js';
 import { ProblemError, ProblemSchema, Problems, problemCatalogue } from './problem.js';
 
@@ -32,6 +34,10 @@ declare module 'fastify' {
     principal: Principal | undefined;
     /** The matched route template (`/v1/tenants/:id`), or `unmatched`. */
     route: string;
+    /** The JSON body's exact bytes (signature and digest checks need them). */
+    rawBody: Buffer | undefined;
+    /** A signed request: authenticated after its body is read (Content-Digest covers it). */
+    deferredAuth: boolean;
   }
   interface FastifyContextConfig {
     /** The permission a `/v1/…` route needs, e.g. `tenants:create`. Required on every /v1 route. */
@@ -51,6 +57,11 @@ export type Edge = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+export type SignatureAuthenticator = (
+  request: FastifyRequest,
+  rawBody: Buffer | undefined,
+) => Promise<AuthResult>;
+
 export interface RateLimiter {
   takeToken(
     key: string,
@@ -64,6 +75,11 @@ export interface EdgeOptions {
   trustProxy: boolean;
   corsOrigins: string[];
   authenticators: () => Authenticator[];
+  /**
+   * Authenticates requests signed with HTTP Message Signatures (agents). It runs after the body is
+   * read, because the signature covers the body's Content-Digest.
+   */
+  signatureAuthenticator?: (() => SignatureAuthenticator | undefined) | undefined;
   authorize: () => Authorizer;
   rateLimit?: { limiter: RateLimiter; perSecond: number; burst: number } | undefined;
   maxInFlight: number;
@@ -210,9 +226,35 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   });
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
+  // JSON, keeping the exact bytes for signature checks; prototype poisoning refused as Fastify does.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const raw = body as Buffer;
+    request.rawBody = raw;
+    if (raw.length === 0) {
+      done(
+        Problems.malformedJson.create('the body is empty but Content-Type says JSON; send a JSON document'),
+        undefined,
+      );
+      return;
+    }
+    try {
+      done(
+        null,
+        secureJson.parse(raw.toString('utf8'), undefined, {
+          protoAction: 'error',
+          constructorAction: 'error',
+        }),
+      );
+    } catch (err) {
+      done(Problems.malformedJson.create(`the body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
 
   app.decorateRequest('principal', undefined);
   app.decorateRequest('route', '');
+  app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('deferredAuth', false);
   app.addSchema(ProblemSchema);
 
   // Every /v1 route must say which permission it needs: a route that forgets is a start-up error,
@@ -274,30 +316,57 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     if (!request.route.startsWith('/v1/')) return;
     const config = route.config;
     if (config?.public) return;
+    // A signed request without a bearer credential is an agent's: verified once its body is read.
+    if (
+      options.signatureAuthenticator?.() &&
+      request.headers['signature-input'] !== undefined &&
+      request.headers.authorization === undefined
+    ) {
+      request.deferredAuth = true;
+      return;
+    }
     let principal: Principal | undefined;
     for (const authenticate of options.authenticators()) {
       const result = await authenticate(request);
       if (!result) continue;
-      if ('reject' in result) {
-        reply.header('www-authenticate', 'Bearer realm="warden", error="invalid_token"');
-        return sendProblem(reply, Problems.unauthenticated.create(result.reject));
-      }
+      if ('reject' in result) return unauthenticated(reply, result.reject, true, result.problem);
       principal = result.principal;
       break;
     }
     if (!principal) {
-      reply.header('www-authenticate', 'Bearer realm="warden"');
-      return sendProblem(
+      return unauthenticated(
         reply,
-        Problems.unauthenticated.create(
-          'this route needs a credential: Authorization: Bearer <token>, or an agent signature',
-        ),
+        'this route needs a credential: Authorization: Bearer <token>, or an agent signature',
+        false,
       );
     }
+    return admit(request, reply, principal, config?.permission);
+  });
+
+  app.addHook('preValidation', async (request, reply) => {
+    if (!request.deferredAuth) return;
+    const verify = options.signatureAuthenticator?.();
+    const result: AuthResult = verify ? await verify(request, request.rawBody) : null;
+    if (!result) return unauthenticated(reply, 'the request signature was not recognised', true);
+    if ('reject' in result) return unauthenticated(reply, result.reject, true, result.problem);
+    return admit(request, reply, result.principal, request.routeOptions.config?.permission);
+  });
+
+  function unauthenticated(reply: FastifyReply, detail: string, invalid: boolean, problem?: ProblemError) {
+    reply.header('www-authenticate', `Bearer realm="warden"${invalid ? ', error="invalid_token"' : ''}`);
+    return sendProblem(reply, problem ?? Problems.unauthenticated.create(detail));
+  }
+
+  /** After authentication: the route's permission, then the caller's rate limit. */
+  async function admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+    permission: string | undefined,
+  ) {
     request.principal = principal;
-    // Authorization right after authentication: a caller without the permission is refused before
-    // its body is even parsed.
-    const permission = config?.permission;
+    // Authorization right after authentication: a bearer caller without the permission is refused
+    // before its body is even parsed.
     if (permission && !options.authorize()(principal, permission)) {
       return sendProblem(
         reply,
@@ -338,7 +407,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
         );
       }
     }
-  });
+    return undefined;
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     inFlight--;
