@@ -1,0 +1,216 @@
+/**
+ * Compliance reports: what the tenant's audit log holds for a period, arranged under the controls
+ * of one framework, with the signed tree head the numbers were computed against (so an auditor
+ * can ask for an inclusion proof of any record counted here).
+ *
+ * The mapping from controls to record kinds is deliberately coarse and documented here: a control
+ * lists the event-type prefixes that evidence it; the report counts them and says "evidence
+ * present" or "no evidence in period". It does not claim compliance; it organises evidence.
+ */
+import type { SignedTreeHeadJson } from './tree-head.js';
+
+export type Framework = 'soc2' | 'iso27001' | 'gdpr' | 'nis2';
+
+interface ControlSpec {
+  id: string;
+  title: string;
+  /** Event-type prefixes (or `*`) whose records evidence the control. */
+  evidence: string[];
+}
+
+const LOGGING = ['*'];
+const ACCESS = ['authorization.', 'api_key.', 'user.', 'session.', 'agent.', 'delegation.'];
+const CHANGE = ['policy.', 'tenant.', 'settings.'];
+const INCIDENT = ['authorization.denied', 'quota.', 'budget.', 'sandbox.'];
+const APPROVAL = ['approval.'];
+
+export const FRAMEWORKS: Record<Framework, { name: string; controls: ControlSpec[] }> = {
+  soc2: {
+    name: 'SOC 2 (Trust Services Criteria 2017)',
+    controls: [
+      { id: 'CC6.1', title: 'Logical access security', evidence: ACCESS },
+      { id: 'CC6.3', title: 'Access authorised, modified and removed', evidence: [...ACCESS, ...APPROVAL] },
+      { id: 'CC7.2', title: 'System monitoring for anomalies', evidence: LOGGING },
+      { id: 'CC7.3', title: 'Evaluation of security events', evidence: INCIDENT },
+      { id: 'CC8.1', title: 'Change management', evidence: CHANGE },
+    ],
+  },
+  iso27001: {
+    name: 'ISO/IEC 27001:2022 Annex A',
+    controls: [
+      { id: 'A.5.15', title: 'Access control', evidence: ACCESS },
+      { id: 'A.5.18', title: 'Access rights', evidence: [...ACCESS, ...APPROVAL] },
+      { id: 'A.8.15', title: 'Logging', evidence: LOGGING },
+      { id: 'A.8.16', title: 'Monitoring activities', evidence: INCIDENT },
+      { id: 'A.8.32', title: 'Change management', evidence: CHANGE },
+    ],
+  },
+  gdpr: {
+    name: 'GDPR (Regulation (EU) 2016/679)',
+    controls: [
+      { id: 'Art. 5(1)(e)', title: 'Storage limitation (payload retention)', evidence: LOGGING },
+      { id: 'Art. 30', title: 'Records of processing activities', evidence: LOGGING },
+      { id: 'Art. 32', title: 'Security of processing (access control, redaction)', evidence: ACCESS },
+    ],
+  },
+  nis2: {
+    name: 'NIS2 (Directive (EU) 2022/2555)',
+    controls: [
+      { id: 'Art. 21(2)(b)', title: 'Incident handling', evidence: INCIDENT },
+      { id: 'Art. 21(2)(i)', title: 'Access control policies', evidence: ACCESS },
+      { id: 'Art. 21(2)(g)', title: 'Cyber hygiene and change control', evidence: CHANGE },
+      { id: 'Art. 23', title: 'Reporting obligations (evidence trail)', evidence: LOGGING },
+    ],
+  },
+};
+
+export interface PeriodRow {
+  product: string;
+  event_type: string;
+  outcome: string | null;
+  n: number;
+  expired: number;
+}
+
+export interface ComplianceReport {
+  framework: Framework;
+  framework_name: string;
+  tenant_id: string;
+  period: { from: string; to: string };
+  generated_at: string;
+  tree_head: SignedTreeHeadJson;
+  summary: {
+    records: number;
+    expired_records: number;
+    by_product: Record<string, number>;
+    by_outcome: Record<string, number>;
+    denials: number;
+  };
+  controls: {
+    id: string;
+    title: string;
+    status: 'evidence_present' | 'no_evidence_in_period';
+    records: number;
+    event_types: Record<string, number>;
+  }[];
+  redaction: { kinds: string[] | 'all' | 'off' };
+  retention_days: Record<string, number>;
+}
+
+function matches(prefixes: string[], eventType: string): boolean {
+  return prefixes.some((p) => p === '*' || eventType === p || (p.endsWith('.') && eventType.startsWith(p)));
+}
+
+/**
+ * @example
+ *   const report = buildComplianceReport('soc2', { tenantId, from, to, rows, head, generatedAt, settings });
+ */
+export function buildComplianceReport(
+  framework: Framework,
+  input: {
+    tenantId: string;
+    from: string;
+    to: string;
+    rows: PeriodRow[];
+    head: SignedTreeHeadJson;
+    generatedAt: string;
+    redactionKinds: string[] | null;
+    retentionDays: Record<string, number>;
+  },
+): ComplianceReport {
+  const spec = FRAMEWORKS[framework];
+  const byProduct: Record<string, number> = {};
+  const byOutcome: Record<string, number> = {};
+  let records = 0;
+  let expired = 0;
+  let denials = 0;
+  for (const r of input.rows) {
+    records += r.n;
+    expired += r.expired;
+    byProduct[r.product] = (byProduct[r.product] ?? 0) + r.n;
+    const o = r.outcome ?? 'expired';
+    byOutcome[o] = (byOutcome[o] ?? 0) + r.n;
+    if (r.outcome === 'denied' || r.outcome === 'deny') denials += r.n;
+  }
+  return {
+    framework,
+    framework_name: spec.name,
+    tenant_id: input.tenantId,
+    period: { from: input.from, to: input.to },
+    generated_at: input.generatedAt,
+    tree_head: input.head,
+    summary: { records, expired_records: expired, by_product: byProduct, by_outcome: byOutcome, denials },
+    controls: spec.controls.map((c) => {
+      const eventTypes: Record<string, number> = {};
+      let n = 0;
+      for (const r of input.rows) {
+        if (!matches(c.evidence, r.event_type)) continue;
+        eventTypes[r.event_type] = (eventTypes[r.event_type] ?? 0) + r.n;
+        n += r.n;
+      }
+      return {
+        id: c.id,
+        title: c.title,
+        status: n > 0 ? 'evidence_present' : 'no_evidence_in_period',
+        records: n,
+        event_types: eventTypes,
+      };
+    }),
+    redaction: {
+      kinds:
+        input.redactionKinds === null
+          ? 'all'
+          : input.redactionKinds.length === 0
+            ? 'off'
+            : input.redactionKinds,
+    },
+    retention_days: input.retentionDays,
+  };
+}
+
+const esc = (s: unknown) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+
+/** A self-contained HTML page of the report (no scripts, inline styles only). */
+export function renderComplianceHtml(r: ComplianceReport): string {
+  const rows = (o: Record<string, number>) =>
+    Object.entries(o)
+      .map(([k, v]) => `<tr><td>${esc(k)}</td><td class="n">${v}</td></tr>`)
+      .join('');
+  const controls = r.controls
+    .map(
+      (c) =>
+        `<tr><td>${esc(c.id)}</td><td>${esc(c.title)}</td><td class="${c.status === 'evidence_present' ? 'ok' : 'gap'}">${
+          c.status === 'evidence_present' ? 'evidence present' : 'no evidence in period'
+        }</td><td class="n">${c.records}</td><td>${Object.entries(c.event_types)
+          .map(([k, v]) => `${esc(k)} (${v})`)
+          .join(', ')}</td></tr>`,
+    )
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(r.framework_name)} audit evidence report</title>
+<style>body{font:14px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}
+table{border-collapse:collapse;margin:1rem 0;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}
+.n{text-align:right}.ok{color:#176f2c}.gap{color:#a33}code{word-break:break-all}</style></head>
+<body>
+<h1>${esc(r.framework_name)} — audit evidence report</h1>
+<p>Tenant <code>${esc(r.tenant_id)}</code>, period ${esc(r.period.from)} to ${esc(r.period.to)}, generated ${esc(r.generated_at)}.</p>
+<h2>Signed tree head</h2>
+<p>Computed against the tenant's audit log at tree size <strong>${r.tree_head.tree_size}</strong>, signed at
+${esc(new Date(r.tree_head.timestamp).toISOString())}; root <code>${esc(r.tree_head.sha256_root_hash)}</code>,
+signature <code>${esc(r.tree_head.tree_head_signature)}</code>. Verify it with the deployment key (GET /v1/audit/key).</p>
+<h2>Summary</h2>
+<p>${r.summary.records} records (${r.summary.expired_records} with payloads expired under retention), ${r.summary.denials} denials.</p>
+<table><tr><th>product</th><th>records</th></tr>${rows(r.summary.by_product)}</table>
+<table><tr><th>outcome</th><th>records</th></tr>${rows(r.summary.by_outcome)}</table>
+<h2>Controls</h2>
+<table><tr><th>control</th><th>title</th><th>status</th><th>records</th><th>event types</th></tr>${controls}</table>
+<h2>Data protection</h2>
+<p>Redaction before storage: ${esc(Array.isArray(r.redaction.kinds) ? r.redaction.kinds.join(', ') : r.redaction.kinds)}.</p>
+<table><tr><th>product</th><th>payload retention (days)</th></tr>${rows(r.retention_days)}</table>
+</body></html>
+`;
+}

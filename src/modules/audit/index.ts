@@ -1,0 +1,174 @@
+/**
+ * The audit module: an append-only Merkle log per tenant (RFC 6962 hashing), signed tree heads,
+ * inclusion and consistency proofs, PII redaction before storage, retention, evidence export and
+ * compliance reports. Public face: `createAuditModule(deps)` and the types other modules may use.
+ *
+ * Other modules record through either
+ *  - the outbox: `publish(trx, { topic: 'audit.record', tenantId, payload: { product, event_type,
+ *    actor, resource_id, action, outcome, metadata } })` — written in the same transaction as the
+ *    change, appended exactly once (the event id becomes the record id); or
+ *  - in process, on hot paths: `audit.append(record)` (an enqueue; flushed in batches) and
+ *    `await audit.flush()` / `audit.appendDurable(record)` when the caller needs durability.
+ */
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import type { Consumer } from '../../platform/events/bus.js';
+import type { WardenModule } from '../../platform/module.js';
+import type { SecretsStore } from '../../platform/secrets.js';
+import { type AppendedRecord, AuditBuffer, prepare, RedactorCache, writeBatch } from './log-writer.js';
+import { type AuditAppend, checkAppend, DEPLOYMENT_LOG_ID } from './record.js';
+import { registerComplianceReport } from './routes/compliance-report.js';
+import { registerGetConsistency } from './routes/consistency-get.js';
+import { registerExport } from './routes/export.js';
+import { registerGetKey } from './routes/key-get.js';
+import { registerAppendLog } from './routes/log-append.js';
+import { registerGetLog } from './routes/logs-get.js';
+import { registerListLogs } from './routes/logs-list.js';
+import { registerSettings } from './routes/settings.js';
+import { registerGetSth } from './routes/sth-get.js';
+import { registerVerify } from './routes/verify.js';
+import { type AuditService, createAuditService } from './service.js';
+import { type AuditSigningKey, loadOrCreateSigningKey } from './signing-key.js';
+import { existingRecordIds } from './store.js';
+import { AuditRecord, SignedTreeHead } from './types.js';
+
+export {
+  EVIDENCE_FORMAT,
+  type EvidencePackage,
+  parsePublicKey,
+  type VerifyReport,
+  verifyEvidence,
+} from './evidence.js';
+export type { AppendedRecord } from './log-writer.js';
+export { type AuditAppend, DEPLOYMENT_LOG_ID } from './record.js';
+
+/** The outbox topic other modules publish audit records on. */
+export const AUDIT_RECORD_TOPIC = 'audit.record';
+
+export interface AuditModule extends WardenModule {
+  readonly service: AuditService;
+  /**
+   * Validates and enqueues a record; returns its record id at once (never waits on the database).
+   * Throws `audit-invalid-record` (bad field) or `audit-buffer-full` (503: the database is behind).
+   *
+   * @example
+   *   audit.append({ tenant_id, product: 'oversight', event_type: 'decision.made', actor: `agent:${id}`,
+   *     resource_id: resource, action: 'sandbox.create', outcome: 'allow', metadata: { policy_version } });
+   */
+  append(record: AuditAppend): string;
+  /** Appends and resolves once durable, with the leaf index. Not inside a transaction callback. */
+  appendDurable(record: AuditAppend): Promise<AppendedRecord>;
+  /** Writes everything appended before the call. */
+  flush(): Promise<void>;
+  /** Signs a tree head for every log with uncovered leaves (the `audit.sign` job does it every second). */
+  signPending(): Promise<number>;
+}
+
+export interface AuditModuleDeps {
+  db: Database;
+  clock: Clock;
+  secrets: SecretsStore;
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** The window a crash can lose (default 200 ms). */
+  flushIntervalMs?: number;
+  /** Records per transaction (default 5000). */
+  maxBatch?: number;
+  /** Records buffered before `append` refuses (default 200 000). */
+  maxBuffered?: number;
+}
+
+export function createAuditModule(deps: AuditModuleDeps): AuditModule {
+  let signingKey: AuditSigningKey | undefined;
+  const key = (): AuditSigningKey => {
+    if (!signingKey) throw new Error('the audit module has not started: its signing key is not loaded');
+    return signingKey;
+  };
+  const redactors = new RedactorCache(() => deps.clock.now());
+  const service = createAuditService({
+    db: deps.db,
+    clock: deps.clock,
+    key,
+    onSettingsChanged: (tenantId) => redactors.invalidate(tenantId),
+  });
+  const buffer = new AuditBuffer({
+    db: deps.db,
+    now: () => deps.clock.now(),
+    redactors,
+    log: deps.log,
+    flushIntervalMs: deps.flushIntervalMs,
+    maxBatch: deps.maxBatch,
+    maxBuffered: deps.maxBuffered,
+  });
+
+  const consumer: Consumer = {
+    name: 'audit.records',
+    topics: [AUDIT_RECORD_TOPIC],
+    // Appended in the delivery's own transaction: the record exists iff the delivery is marked done.
+    async handle(event, trx) {
+      const p = event.payload as Partial<AuditAppend>;
+      const input: AuditAppend = {
+        tenant_id: event.tenantId,
+        product: p.product as string,
+        event_type: p.event_type as string,
+        actor: p.actor as string,
+        resource_id: p.resource_id ?? null,
+        action: p.action as string,
+        outcome: p.outcome as string,
+        metadata: (p.metadata ?? {}) as Record<string, unknown>,
+      };
+      checkAppend(input);
+      const tenantId = input.tenant_id ?? DEPLOYMENT_LOG_ID;
+      if ((await existingRecordIds(trx, tenantId, [event.id])).size > 0) return;
+      const redactor = (await redactors.load(trx, [tenantId])).get(tenantId);
+      await writeBatch(trx, [prepare(input, event.id, Date.parse(event.createdAt), redactor)]);
+    },
+  };
+
+  return {
+    name: 'audit',
+    service,
+    append: (record) => buffer.append(record),
+    appendDurable: (record) => buffer.appendDurable(record),
+    flush: () => buffer.flush(),
+    signPending: () => service.signPending(),
+    consumers: () => [consumer],
+    registerJobs(jobs) {
+      jobs.define('audit.sign', {
+        handler: async () => {
+          if (signingKey) await service.signPending();
+        },
+        leaseMs: 30_000,
+      });
+      jobs.every('audit.sign', 'every 1s');
+      jobs.define('audit.retention', {
+        handler: async () => {
+          await service.expireDue();
+        },
+        leaseMs: 10 * 60_000,
+      });
+      jobs.every('audit.retention', 'every 1h');
+    },
+    registerRoutes(app) {
+      app.addSchema(AuditRecord);
+      app.addSchema(SignedTreeHead);
+      registerGetKey(app, key);
+      registerAppendLog(app, buffer);
+      registerListLogs(app, service);
+      registerGetLog(app, service);
+      registerGetSth(app, service);
+      registerGetConsistency(app, service);
+      registerVerify(app, service);
+      registerExport(app, service);
+      registerSettings(app, service);
+      registerComplianceReport(app, service, () => deps.clock.now());
+    },
+    async start() {
+      signingKey = await loadOrCreateSigningKey(deps.db, deps.secrets);
+      buffer.start();
+    },
+    async stop() {
+      await buffer.stop();
+      if (signingKey) await service.signPending().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,318 @@
+/**
+ * Writing leaves: preparing records (redaction, canonical bytes, leaf hash) and appending a batch
+ * to the per-tenant trees inside one transaction, plus the in-memory buffer `append()` feeds.
+ *
+ * Leaf indexes are assigned under the row lock of each tenant's `audit.logs` row, so appends from
+ * any number of nodes interleave into one gap-free order per tenant. A batch writes its records,
+ * every complete subtree it creates and the new frontier in one transaction: a crash loses the
+ * batch (the unflushed window) and never leaves a half-appended tree.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Database, Executor, Tx } from '../../platform/db/database.js';
+import { newId } from '../../platform/ids.js';
+import { AuditProblems } from './errors.js';
+import { HASH_SIZE, leafHash, MerkleAppender } from './merkle.js';
+import {
+  type AuditAppend,
+  buildStoredRecord,
+  checkAppend,
+  DEPLOYMENT_LOG_ID,
+  type StoredRecord,
+} from './record.js';
+import { createRedactor, type PiiKind, type Redactor } from './redaction/index.js';
+import { getSettings, insertNodes, insertRecords, lockLogs, type NewRecordRow, updateLogs } from './store.js';
+
+export interface PreparedRecord {
+  tenantId: string;
+  record: StoredRecord;
+  canonical: Buffer;
+  hash: Buffer;
+}
+
+export interface AppendedRecord {
+  record_id: string;
+  leaf_index: number;
+  leaf_hash: string;
+}
+
+/** Redactors per tenant configuration; a redactor compiles its patterns once, so they are shared. */
+export class RedactorCache {
+  private readonly byKinds = new Map<string, Redactor | undefined>();
+  private readonly byTenant = new Map<string, { key: string; at: number }>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly ttlMs = 5000,
+  ) {}
+
+  /** Forget a tenant's configuration (it was just changed on this node). */
+  invalidate(tenantId: string): void {
+    this.byTenant.delete(tenantId);
+  }
+
+  /** The redactors of `tenantIds`, reading settings not cached (or stale) through `ex`. */
+  async load(ex: Executor, tenantIds: string[]): Promise<Map<string, Redactor | undefined>> {
+    const t = this.now();
+    const stale = tenantIds.filter((id) => {
+      const c = this.byTenant.get(id);
+      return !c || t - c.at > this.ttlMs;
+    });
+    if (stale.length > 0) {
+      const rows = await getSettings(ex, [...new Set(stale)]);
+      for (const id of stale) {
+        const kinds = rows.get(id)?.redaction_kinds ?? null;
+        this.byTenant.set(id, { key: kinds === null ? '*' : [...kinds].sort().join(','), at: t });
+      }
+      if (this.byTenant.size > 100_000) this.byTenant.clear(); // bounded; reloads on demand
+    }
+    const out = new Map<string, Redactor | undefined>();
+    for (const id of tenantIds) out.set(id, this.redactor(this.byTenant.get(id)!.key));
+    return out;
+  }
+
+  private redactor(key: string): Redactor | undefined {
+    if (!this.byKinds.has(key)) {
+      const kinds = key === '*' ? undefined : key === '' ? [] : (key.split(',') as PiiKind[]);
+      this.byKinds.set(key, kinds && kinds.length === 0 ? undefined : createRedactor(kinds ? { kinds } : {}));
+    }
+    return this.byKinds.get(key);
+  }
+}
+
+export function prepare(
+  input: AuditAppend,
+  recordId: string,
+  timestampMs: number,
+  redactor: Redactor | undefined,
+): PreparedRecord {
+  const { record, canonical } = buildStoredRecord(input, recordId, timestampMs, redactor);
+  return { tenantId: record.tenant_id, record, canonical, hash: leafHash(canonical) };
+}
+
+function splitFrontier(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += HASH_SIZE) out.push(bytes.subarray(at, at + HASH_SIZE));
+  return out;
+}
+
+/**
+ * Appends prepared records, in order, to their tenants' logs inside `trx`. Returns each record's
+ * leaf index, in input order.
+ */
+export async function writeBatch(trx: Tx, batch: readonly PreparedRecord[]): Promise<number[]> {
+  if (batch.length === 0) return [];
+  const states = await lockLogs(
+    trx,
+    batch.map((p) => p.tenantId),
+  );
+  const byTenant = new Map<string, number[]>();
+  batch.forEach((p, i) => {
+    const list = byTenant.get(p.tenantId);
+    if (list) list.push(i);
+    else byTenant.set(p.tenantId, [i]);
+  });
+  const indexes = new Array<number>(batch.length);
+  const rows: NewRecordRow[] = [];
+  const nodes: Parameters<typeof insertNodes>[1] = [];
+  const updates: Parameters<typeof updateLogs>[1] = [];
+  for (const [tenantId, positions] of byTenant) {
+    const state = states.get(tenantId)!;
+    const appender = MerkleAppender.fromFrontier(state.tree_size, splitFrontier(state.frontier));
+    const result = appender.append(positions.map((i) => batch[i]!.hash));
+    positions.forEach((i, k) => {
+      const p = batch[i]!;
+      const r = p.record;
+      indexes[i] = state.tree_size + k;
+      rows.push({
+        tenantId,
+        leafIndex: state.tree_size + k,
+        recordId: r.record_id,
+        product: r.product,
+        eventType: r.event_type,
+        actor: r.actor,
+        resourceId: r.resource_id,
+        action: r.action,
+        outcome: r.outcome,
+        occurredAt: r.timestamp,
+        canonical: p.canonical,
+      });
+    });
+    for (const node of result.nodes) nodes.push({ tenantId, node });
+    updates.push({
+      tenantId,
+      treeSize: result.treeSize,
+      frontier: Buffer.concat(result.appender.frontier().map((n) => n.hash)),
+    });
+  }
+  await insertRecords(trx, rows);
+  await insertNodes(trx, nodes);
+  await updateLogs(trx, updates);
+  return indexes;
+}
+
+interface Pending {
+  seq: number;
+  input: AuditAppend;
+  recordId: string;
+  timestampMs: number;
+  durable?: { resolve: (r: AppendedRecord) => void; reject: (err: unknown) => void };
+}
+
+export interface AuditBufferOptions {
+  db: Database;
+  now: () => number;
+  redactors: RedactorCache;
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** The most records one transaction writes. */
+  maxBatch?: number;
+  /** How long a record may wait in memory: the window a crash can lose. */
+  flushIntervalMs?: number;
+  /** Records buffered before `append` refuses with 503 (the database is not keeping up). */
+  maxBuffered?: number;
+  /** Called after a batch commits (new leaves: the signer may run). */
+  onCommitted?: () => void;
+}
+
+/**
+ * The buffer behind `audit.append`: validation now, everything else in batches.
+ *
+ * @example
+ *   const buffer = new AuditBuffer({ db, now: clock.now, redactors, log });
+ *   buffer.start();
+ *   const id = buffer.append({ tenant_id, product: 'runtime', … }); // returns at once
+ *   await buffer.flush();                                           // durable from here
+ */
+export class AuditBuffer {
+  private queue: Pending[] = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private failures = 0;
+  private readonly maxBatch: number;
+  private readonly flushIntervalMs: number;
+  private readonly maxBuffered: number;
+  // Batches run in the context the buffer was built in, never in that of a caller's transaction
+  // callback (on PGlite a flush started there would be taken for a nested transaction).
+  private readonly inOwnContext = AsyncLocalStorage.snapshot();
+
+  constructor(private readonly options: AuditBufferOptions) {
+    this.maxBatch = options.maxBatch ?? 5000;
+    this.flushIntervalMs = options.flushIntervalMs ?? 200;
+    this.maxBuffered = options.maxBuffered ?? 200_000;
+  }
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /** Validates and enqueues; returns the record id. Throws `audit-invalid-record` or `audit-buffer-full`. */
+  append(input: AuditAppend): string {
+    return this.enqueue(input).recordId;
+  }
+
+  /**
+   * Appends and resolves once the record's batch has committed, with its leaf index. Never await
+   * it inside a transaction callback: the batch needs a connection of its own.
+   */
+  appendDurable(input: AuditAppend): Promise<AppendedRecord> {
+    return new Promise((resolve, reject) => {
+      try {
+        const p = this.enqueue(input);
+        p.durable = { resolve, reject };
+        this.kick();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  private enqueue(input: AuditAppend): Pending {
+    checkAppend(input);
+    if (this.queue.length >= this.maxBuffered)
+      throw AuditProblems.bufferFull.create(`${this.queue.length} audit records are waiting to be written`, {
+        retry_after: 1,
+        headers: { 'retry-after': '1' },
+      });
+    const p: Pending = { seq: ++this.seq, input, recordId: newId(), timestampMs: this.options.now() };
+    this.queue.push(p);
+    if (this.queue.length >= this.maxBatch) this.kick();
+    return p;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.queue.length > 0) this.kick();
+    }, this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes everything appended before the call. Throws if a batch fails (its records stay queued). */
+  async flush(): Promise<void> {
+    const target = this.seq;
+    while (this.queue.length > 0 && this.queue[0]!.seq <= target) {
+      await this.exclusive(() => this.flushOnce());
+    }
+  }
+
+  /** Stops the timer and writes what is buffered (clean shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    try {
+      await this.flush();
+    } catch (err) {
+      this.options.log.error(
+        { err, lost: this.queue.length },
+        'audit records could not be written at shutdown and are lost',
+      );
+    }
+  }
+
+  private kick(): void {
+    this.inOwnContext(() => {
+      void this.exclusive(() => this.flushOnce()).catch((err) => {
+        this.failures++;
+        if (this.failures === 1 || this.failures % 100 === 0)
+          this.options.log.warn({ err, buffered: this.queue.length }, 'audit batch failed; retrying');
+      });
+    });
+  }
+
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const next = this.running.then(fn, fn);
+    this.running = next.catch(() => {});
+    return next;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    let leafIndexes: number[];
+    let prepared: PreparedRecord[];
+    try {
+      const tenants = [...new Set(batch.map((p) => p.input.tenant_id ?? DEPLOYMENT_LOG_ID))];
+      const redactors = await this.options.redactors.load(this.options.db.kysely, tenants);
+      prepared = batch.map((p) =>
+        prepare(p.input, p.recordId, p.timestampMs, redactors.get(p.input.tenant_id ?? DEPLOYMENT_LOG_ID)),
+      );
+      leafIndexes = await this.options.db.transaction((trx) => writeBatch(trx, prepared));
+    } catch (err) {
+      // Durable callers learn now; the others' records go back to the front, in order, for the retry.
+      const kept = batch.filter((p) => !p.durable);
+      for (const p of batch) p.durable?.reject(err);
+      this.queue = [...kept, ...this.queue];
+      throw err;
+    }
+    this.failures = 0;
+    for (const [i, p] of batch.entries()) {
+      p.durable?.resolve({
+        record_id: p.recordId,
+        leaf_index: leafIndexes[i]!,
+        leaf_hash: prepared[i]!.hash.toString('base64'),
+      });
+    }
+    this.options.onCommitted?.();
+    if (this.queue.length >= this.maxBatch) this.kick();
+  }
+}

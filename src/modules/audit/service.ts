@@ -1,0 +1,497 @@
+/**
+ * The audit module's operations, pure of HTTP: reading records with proofs, signing tree heads,
+ * consistency proofs, evidence packages and their verification, settings and retention.
+ *
+ * Tenant reads run in `withTenant` (RLS confines them); signing and evidence building run as the
+ * owner because they lock the tenant's log row and write tree heads.
+ */
+import type { Clock } from '../../platform/clock.js';
+import type { Database, Executor, Tx } from '../../platform/db/database.js';
+import { AuditProblems } from './errors.js';
+import {
+  EVIDENCE_FORMAT,
+  type EvidencePackage,
+  type EvidenceRecord,
+  type VerifyFailure,
+  type VerifyReport,
+  verifyEvidence,
+} from './evidence.js';
+import {
+  consistencyProofFromHashes,
+  consistencyProofKeys,
+  HASH_SIZE,
+  inclusionProofFromHashes,
+  inclusionProofKeys,
+  MerkleAppender,
+  MerkleError,
+  type SubtreeKey,
+  subtreeKeyId,
+} from './merkle.js';
+import { PII_KINDS } from './redaction/index.js';
+import type { AuditSigningKey } from './signing-key.js';
+import type { RecordRow, TreeHeadRow } from './store.js';
+import * as store from './store.js';
+import { type SignedTreeHeadJson, signTreeHead, treeHeadToJson } from './tree-head.js';
+import type { AuditRecord, ListLogsQuery, SettingsBody } from './types.js';
+
+/** Most records one evidence package (export or server-side verification) holds. */
+export const MAX_EVIDENCE_RECORDS = 100_000;
+/** Most tree heads one package holds; more are thinned evenly (first and last always kept). */
+export const MAX_EVIDENCE_HEADS = 1000;
+
+/** Payload retention in days per product (the issue's defaults); other products: 7 years. */
+export const DEFAULT_RETENTION_DAYS: Readonly<Record<string, number>> = {
+  metering: 2557,
+  oversight: 2557,
+  runtime: 365,
+  messaging: 90,
+};
+export const FALLBACK_RETENTION_DAYS = 2557;
+
+export interface AuditServiceDeps {
+  db: Database;
+  clock: Clock;
+  /** Resolved at start: the key is read from (or created in) the secrets store. */
+  key: () => AuditSigningKey;
+  /** A tenant's redaction settings changed on this node. */
+  onSettingsChanged?: (tenantId: string) => void;
+}
+
+const iso = (d: Date) => new Date(d).toISOString();
+
+function headJson(h: TreeHeadRow): SignedTreeHeadJson {
+  return treeHeadToJson(
+    { logId: h.tenant_id, treeSize: h.tree_size, timestamp: h.signed_at_ms, rootHash: h.root_hash },
+    h.signature,
+  );
+}
+
+/** The API form of a stored row: the hashed record while it lives, its skeleton once expired. */
+export function toApiRecord(row: RecordRow): AuditRecord {
+  if (row.canonical) {
+    const r = JSON.parse(row.canonical.toString('utf8')) as AuditRecord;
+    return { ...r, leaf_index: row.leaf_index, status: 'active' };
+  }
+  return {
+    record_id: row.record_id,
+    tenant_id: row.tenant_id,
+    leaf_index: row.leaf_index,
+    status: 'expired',
+    product: row.product,
+    event_type: row.event_type,
+    actor: null,
+    resource_id: null,
+    action: row.action,
+    outcome: row.outcome,
+    timestamp: iso(row.occurred_at),
+    metadata: null,
+  };
+}
+
+function encodeCursor(leafIndex: number): string {
+  return Buffer.from(`L${leafIndex}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^L(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw AuditProblems.invalidCursor.create('cursor is not a next_cursor of this list', {
+      field: 'query.cursor',
+    });
+  return n;
+}
+
+/** Evenly thins a sorted list to at most `max` items, keeping the first and the last. */
+function thin<T>(items: T[], max: number): T[] {
+  if (items.length <= max) return items;
+  const out: T[] = [];
+  const step = (items.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(items[Math.round(i * step)]!);
+  return out;
+}
+
+export function createAuditService(deps: AuditServiceDeps) {
+  const { db, clock } = deps;
+
+  /** Signs a head over every leaf not yet covered, for the logs `logsToSign` returns. */
+  async function signIn(trx: Tx, tenantId: string | undefined): Promise<number> {
+    const key = deps.key();
+    const logs = await store.logsToSign(trx, tenantId, 1000);
+    for (const log of logs) {
+      const frontier: Buffer[] = [];
+      for (let at = 0; at < log.frontier.length; at += HASH_SIZE)
+        frontier.push(log.frontier.subarray(at, at + HASH_SIZE));
+      const root = MerkleAppender.fromFrontier(log.tree_size, frontier).root();
+      const head = { logId: log.tenant_id, treeSize: log.tree_size, timestamp: clock.now(), rootHash: root };
+      await store.insertHead(trx, {
+        tenant_id: log.tenant_id,
+        tree_size: log.tree_size,
+        signed_at_ms: head.timestamp,
+        root_hash: root,
+        signature: signTreeHead(key.privateKey, head),
+        key_id: key.keyId,
+      });
+    }
+    return logs.length;
+  }
+
+  /** Signs heads for every log with new leaves (the recurring job); returns how many. */
+  async function signPending(): Promise<number> {
+    return db.transaction((trx) => signIn(trx, undefined));
+  }
+
+  /** The latest head of a tenant, signing one first when leaves are not yet covered (or none exists). */
+  async function currentHead(tenantId: string): Promise<TreeHeadRow> {
+    return db.transaction(async (trx) => {
+      await store.lockLogs(trx, [tenantId]);
+      await signIn(trx, tenantId);
+      return (await store.latestHead(trx, tenantId))!;
+    });
+  }
+
+  async function nodes(ex: Executor, tenantId: string, keys: SubtreeKey[]) {
+    return store.getNodes(ex, tenantId, keys);
+  }
+
+  async function listRecords(tenantId: string, q: ListLogsQuery) {
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    if (q.from && q.to && Date.parse(q.from) > Date.parse(q.to))
+      throw AuditProblems.invalidRange.create('from must not be after to', { field: 'query.from' });
+    const rows = await db.withTenant(tenantId, (trx) =>
+      store.listRecords(
+        trx,
+        tenantId,
+        {
+          product: q.product,
+          eventType: q.event_type,
+          actor: q.actor,
+          resource: q.resource,
+          action: q.action,
+          outcome: q.outcome,
+          from: q.from,
+          to: q.to,
+        },
+        before,
+        q.limit + 1,
+      ),
+    );
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toApiRecord),
+      next_cursor: rows.length > q.limit && last ? encodeCursor(last.leaf_index) : null,
+    };
+  }
+
+  async function getRecordWithProof(tenantId: string, recordId: string) {
+    const row = await db.withTenant(tenantId, (trx) => store.findRecord(trx, tenantId, recordId));
+    if (!row) throw AuditProblems.recordNotFound.create(`no audit record ${recordId} in this tenant’s log`);
+    let head = await db.withTenant(tenantId, (trx) => store.latestHead(trx, tenantId));
+    if (!head || head.tree_size <= row.leaf_index) head = await currentHead(tenantId);
+    const keys = [{ level: 0, index: row.leaf_index }, ...inclusionProofKeys(row.leaf_index, head.tree_size)];
+    const hashes = await db.withTenant(tenantId, (trx) => nodes(trx, tenantId, keys));
+    const leaf = hashes.get(subtreeKeyId({ level: 0, index: row.leaf_index }));
+    if (!leaf) throw new MerkleError('missing_hash', `leaf hash of ${row.leaf_index} is missing`);
+    return {
+      record: toApiRecord(row),
+      canonical: row.canonical ? row.canonical.toString('base64') : null,
+      leaf_hash: leaf.toString('base64'),
+      inclusion_proof: {
+        leaf_index: row.leaf_index,
+        tree_size: head.tree_size,
+        audit_path: inclusionProofFromHashes(row.leaf_index, head.tree_size, hashes).map((h) =>
+          h.toString('base64'),
+        ),
+      },
+      tree_head: headJson(head),
+    };
+  }
+
+  async function treeHead(tenantId: string, treeSize?: number): Promise<SignedTreeHeadJson> {
+    if (treeSize === undefined) return headJson(await currentHead(tenantId));
+    const head = await db.withTenant(tenantId, (trx) => store.headAt(trx, tenantId, treeSize));
+    if (!head)
+      throw AuditProblems.treeHeadNotFound.create(`no signed tree head of size ${treeSize}`, {
+        field: 'query.tree_size',
+      });
+    return headJson(head);
+  }
+
+  async function consistency(tenantId: string, first: number, second: number) {
+    if (first > second)
+      throw AuditProblems.invalidRange.create(`first (${first}) must not exceed second (${second})`, {
+        field: 'query.first',
+      });
+    const latest = await db.withTenant(tenantId, (trx) => store.latestHead(trx, tenantId));
+    const size = latest?.tree_size ?? 0;
+    if (second > size)
+      throw AuditProblems.invalidRange.create(
+        `second (${second}) is past the latest signed tree head (size ${size})`,
+        {
+          field: 'query.second',
+        },
+      );
+    const keys = consistencyProofKeys(first, second);
+    const hashes = await db.withTenant(tenantId, (trx) => nodes(trx, tenantId, keys));
+    return {
+      first,
+      second,
+      consistency: consistencyProofFromHashes(first, second, hashes).map((h) => h.toString('base64')),
+    };
+  }
+
+  interface EvidenceRange {
+    fromIndex?: number | undefined;
+    toIndex?: number | undefined;
+    from?: string | undefined;
+    to?: string | undefined;
+  }
+
+  /**
+   * Builds an evidence package from the database as it is (tampered or not: the package carries
+   * what the log says, the verifier decides). Signs a head over any uncovered leaf first, under the
+   * log's row lock, so every legitimate record is covered and a row past the head is an insertion.
+   */
+  async function buildEvidence(
+    tenantId: string,
+    range: EvidenceRange,
+  ): Promise<{ pkg: EvidencePackage; rows: Map<number, RecordRow> }> {
+    const key = deps.key();
+    return db.transaction(async (trx) => {
+      await store.lockLogs(trx, [tenantId]);
+      await signIn(trx, tenantId);
+      const last = (await store.latestHead(trx, tenantId))!;
+      let fromIndex = range.fromIndex ?? 0;
+      let toIndex = Math.min(range.toIndex ?? last.tree_size, last.tree_size);
+      if (range.from !== undefined || range.to !== undefined) {
+        const found = await store.leafRangeForTime(trx, tenantId, range.from, range.to);
+        fromIndex = found?.from ?? last.tree_size;
+        toIndex = Math.min(found?.to ?? last.tree_size, last.tree_size);
+      }
+      if (fromIndex > toIndex)
+        throw AuditProblems.invalidRange.create(`from_index ${fromIndex} is past to_index ${toIndex}`, {
+          field: 'from_index',
+        });
+      if (toIndex - fromIndex > MAX_EVIDENCE_RECORDS)
+        throw AuditProblems.tooLarge.create(
+          `the range holds ${toIndex - fromIndex} records; at most ${MAX_EVIDENCE_RECORDS} per request`,
+          { field: range.from !== undefined || range.to !== undefined ? 'to' : 'to_index' },
+        );
+      // A range reaching the head also takes rows past it: those can only be insertions.
+      const rows =
+        toIndex === last.tree_size
+          ? await store.recordsFrom(trx, tenantId, fromIndex, toIndex - fromIndex + 1000)
+          : await store.recordsInRange(trx, tenantId, fromIndex, toIndex, MAX_EVIDENCE_RECORDS);
+      const headCount = await store.countHeadsBetween(trx, tenantId, Math.max(fromIndex, 1), last.tree_size);
+      let heads = await store.headsBetween(
+        trx,
+        tenantId,
+        Math.max(fromIndex, 1),
+        last.tree_size,
+        20 * MAX_EVIDENCE_HEADS,
+      );
+      if (heads.length === 0 || heads[heads.length - 1]!.tree_size !== last.tree_size) heads.push(last);
+      const thinned = headCount > MAX_EVIDENCE_HEADS || heads.length > MAX_EVIDENCE_HEADS;
+      heads = thin(heads, MAX_EVIDENCE_HEADS);
+
+      const keys: SubtreeKey[] = [];
+      for (const r of rows) {
+        if (r.leaf_index >= last.tree_size) continue;
+        keys.push({ level: 0, index: r.leaf_index });
+        for (const k of inclusionProofKeys(r.leaf_index, last.tree_size)) keys.push(k);
+      }
+      for (let i = 1; i < heads.length; i++) {
+        if (heads[i - 1]!.tree_size > 0)
+          for (const k of consistencyProofKeys(heads[i - 1]!.tree_size, heads[i]!.tree_size)) keys.push(k);
+      }
+      const hashes = await store.getNodes(trx, tenantId, keys);
+      const attempt = <T>(fn: () => T): T | null => {
+        try {
+          return fn();
+        } catch (err) {
+          if (err instanceof MerkleError) return null; // a hash the log should hold is gone
+          throw err;
+        }
+      };
+      const records: EvidenceRecord[] = rows.map((r) => ({
+        leaf_index: r.leaf_index,
+        record_id: r.record_id,
+        status: r.canonical ? 'active' : 'expired',
+        canonical: r.canonical ? r.canonical.toString('base64') : null,
+        leaf_hash: hashes.get(`0/${r.leaf_index}`)?.toString('base64') ?? null,
+        audit_path:
+          r.leaf_index < last.tree_size
+            ? attempt(() =>
+                inclusionProofFromHashes(r.leaf_index, last.tree_size, hashes).map((h) =>
+                  h.toString('base64'),
+                ),
+              )
+            : null,
+      }));
+      const consistencyProofs: EvidencePackage['consistency'] = [];
+      for (let i = 1; i < heads.length; i++) {
+        const a = heads[i - 1]!.tree_size;
+        const b = heads[i]!.tree_size;
+        if (a === 0) continue;
+        consistencyProofs.push({
+          first: a,
+          second: b,
+          proof: attempt(() => consistencyProofFromHashes(a, b, hashes).map((h) => h.toString('base64'))),
+        });
+      }
+      const pkg: EvidencePackage = {
+        format: EVIDENCE_FORMAT,
+        manifest: {
+          tenant_id: tenantId,
+          exported_at: new Date(clock.now()).toISOString(),
+          from_index: fromIndex,
+          to_index: toIndex,
+          from: range.from ?? null,
+          to: range.to ?? null,
+          record_count: records.length,
+          tree_head_count: heads.length,
+          tree_heads_thinned: thinned,
+        },
+        public_key: { algorithm: 'Ed25519', key_id: key.keyId, spki_der: key.publicDer.toString('base64') },
+        tree_heads: heads.map(headJson),
+        consistency: consistencyProofs,
+        records,
+      };
+      return { pkg, rows: new Map(rows.map((r) => [r.leaf_index, r])) };
+    });
+  }
+
+  /** The query columns must say what the hashed record says (else filters could hide a record). */
+  function columnsCheck(rows: Map<number, RecordRow>) {
+    return (r: EvidenceRecord, parsed: Record<string, unknown>): VerifyFailure | undefined => {
+      const row = rows.get(r.leaf_index);
+      if (!row) return undefined;
+      const pairs: [string, unknown, unknown][] = [
+        ['product', row.product, parsed.product],
+        ['event_type', row.event_type, parsed.event_type],
+        ['actor', row.actor, parsed.actor],
+        ['resource_id', row.resource_id, parsed.resource_id],
+        ['action', row.action, parsed.action],
+        ['outcome', row.outcome, parsed.outcome],
+        ['timestamp', iso(row.occurred_at), parsed.timestamp],
+      ];
+      for (const [name, column, hashed] of pairs) {
+        if (column !== hashed)
+          return {
+            reason: 'record_fields_altered',
+            detail: `the stored ${name} (${JSON.stringify(column)}) differs from the hashed record (${JSON.stringify(hashed)})`,
+          };
+      }
+      return undefined;
+    };
+  }
+
+  /**
+   * Server-side verification of one record, a leaf range, or the whole log (up to
+   * MAX_EVIDENCE_RECORDS): the same checks as the offline verifier, against this node's key.
+   */
+  async function verify(
+    tenantId: string,
+    body: { record_id?: string | undefined; from_index?: number | undefined; to_index?: number | undefined },
+  ): Promise<VerifyReport> {
+    let range: EvidenceRange = { fromIndex: body.from_index, toIndex: body.to_index };
+    if (body.record_id) {
+      const row = await db.withTenant(tenantId, (trx) => store.findRecord(trx, tenantId, body.record_id!));
+      if (!row)
+        throw AuditProblems.recordNotFound.create(`no audit record ${body.record_id} in this tenant’s log`);
+      range = { fromIndex: row.leaf_index, toIndex: row.leaf_index + 1 };
+    } else if (
+      body.from_index !== undefined &&
+      body.to_index !== undefined &&
+      body.from_index > body.to_index
+    ) {
+      throw AuditProblems.invalidRange.create('from_index must not exceed to_index', {
+        field: 'body.from_index',
+      });
+    }
+    const { pkg, rows } = await buildEvidence(tenantId, range);
+    return verifyEvidence(pkg, { publicKey: deps.key().publicKey, checkRecord: columnsCheck(rows) });
+  }
+
+  async function exportEvidence(
+    tenantId: string,
+    range: { from?: string; to?: string },
+  ): Promise<EvidencePackage> {
+    if (range.from && range.to && Date.parse(range.from) > Date.parse(range.to))
+      throw AuditProblems.invalidRange.create('from must not be after to', { field: 'query.from' });
+    return (await buildEvidence(tenantId, range)).pkg;
+  }
+
+  async function getSettings(tenantId: string) {
+    const row = (await db.withTenant(tenantId, (trx) => store.getSettings(trx, [tenantId]))).get(tenantId);
+    return {
+      redaction_kinds: row?.redaction_kinds ?? null,
+      retention_days: { ...DEFAULT_RETENTION_DAYS, ...(row?.retention_days ?? {}) },
+      default_retention_days: FALLBACK_RETENTION_DAYS,
+    };
+  }
+
+  async function putSettings(tenantId: string, body: SettingsBody) {
+    const kinds = body.redaction_kinds;
+    if (kinds) {
+      const unknown = kinds.find((k) => !(PII_KINDS as readonly string[]).includes(k));
+      if (unknown !== undefined)
+        throw AuditProblems.invalidRecord.create(
+          `unknown redaction kind ${JSON.stringify(unknown)}; known: ${PII_KINDS.join(', ')}`,
+          { field: 'body.redaction_kinds' },
+        );
+    }
+    await db.withTenant(tenantId, async (trx) => {
+      const current = (await store.getSettings(trx, [tenantId])).get(tenantId);
+      await store.putSettings(trx, {
+        tenant_id: tenantId,
+        redaction_kinds: kinds === undefined ? (current?.redaction_kinds ?? null) : kinds,
+        retention_days: body.retention_days ?? current?.retention_days ?? {},
+      });
+    });
+    deps.onSettingsChanged?.(tenantId);
+    return getSettings(tenantId);
+  }
+
+  /** Expires payloads past retention, in batches; returns how many records it expired. */
+  async function expireDue(batch = 5000, maxBatches = 200): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const n = await db.transaction((trx) =>
+        store.expireRecords(
+          trx,
+          DEFAULT_RETENTION_DAYS,
+          FALLBACK_RETENTION_DAYS,
+          new Date(clock.now()).toISOString(),
+          batch,
+        ),
+      );
+      total += n;
+      if (n < batch) break;
+    }
+    return total;
+  }
+
+  async function periodStats(tenantId: string, from: string, to: string) {
+    return db.withTenant(tenantId, (trx) => store.periodStats(trx, tenantId, from, to));
+  }
+
+  return {
+    signPending,
+    currentHead: async (tenantId: string) => headJson(await currentHead(tenantId)),
+    listRecords,
+    getRecordWithProof,
+    treeHead,
+    consistency,
+    buildEvidence,
+    exportEvidence,
+    verify,
+    getSettings,
+    putSettings,
+    expireDue,
+    periodStats,
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

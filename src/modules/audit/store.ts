@@ -1,0 +1,377 @@
+/**
+ * SQL for the audit schema only. Writes of the log (records, nodes, log state) take the caller's
+ * transaction; batches go in one statement each through `unnest` arrays, whatever their size.
+ * Bytes cross as base64 text: both drivers (pg and PGlite) pass text arrays the same way.
+ */
+import { sql } from 'kysely';
+import type { Executor, Tx } from '../../platform/db/database.js';
+import type { SubtreeKey, SubtreeNode } from './merkle.js';
+import { subtreeKeyId } from './merkle.js';
+
+export const buf = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+export interface LogState {
+  tenant_id: string;
+  tree_size: number;
+  frontier: Buffer;
+  signed_size: number;
+}
+
+export interface RecordRow {
+  tenant_id: string;
+  leaf_index: number;
+  record_id: string;
+  product: string;
+  event_type: string;
+  actor: string | null;
+  resource_id: string | null;
+  action: string | null;
+  outcome: string | null;
+  occurred_at: Date;
+  canonical: Buffer | null;
+  expired_at: Date | null;
+}
+
+export interface NewRecordRow {
+  tenantId: string;
+  leafIndex: number;
+  recordId: string;
+  product: string;
+  eventType: string;
+  actor: string;
+  resourceId: string | null;
+  action: string;
+  outcome: string;
+  occurredAt: string;
+  canonical: Buffer;
+}
+
+export interface TreeHeadRow {
+  tenant_id: string;
+  tree_size: number;
+  signed_at_ms: number;
+  root_hash: Buffer;
+  signature: Buffer;
+  key_id: string;
+}
+
+function toRecordRow(r: RecordRow): RecordRow {
+  return {
+    ...r,
+    leaf_index: Number(r.leaf_index),
+    occurred_at: new Date(r.occurred_at),
+    canonical: r.canonical === null ? null : buf(r.canonical),
+  };
+}
+
+function toHeadRow(r: TreeHeadRow): TreeHeadRow {
+  return {
+    ...r,
+    tree_size: Number(r.tree_size),
+    signed_at_ms: Number(r.signed_at_ms),
+    root_hash: buf(r.root_hash),
+    signature: buf(r.signature),
+  };
+}
+
+/** Locks the logs of `tenantIds` (creating missing ones), in id order so two batches never deadlock. */
+export async function lockLogs(trx: Tx, tenantIds: string[]): Promise<Map<string, LogState>> {
+  const ids = [...new Set(tenantIds)].sort();
+  await sql`insert into audit.logs (tenant_id) select unnest(${ids}::uuid[]) order by 1 on conflict do nothing`.execute(
+    trx,
+  );
+  const res = await sql<LogState>`select tenant_id, tree_size, frontier, signed_size from audit.logs
+    where tenant_id = any(${ids}::uuid[]) order by tenant_id for update`.execute(trx);
+  return new Map(
+    res.rows.map((r) => [
+      r.tenant_id,
+      { ...r, tree_size: Number(r.tree_size), signed_size: Number(r.signed_size), frontier: buf(r.frontier) },
+    ]),
+  );
+}
+
+export async function insertRecords(trx: Tx, rows: NewRecordRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`insert into audit.records (tenant_id, leaf_index, record_id, product, event_type, actor, resource_id,
+      action, outcome, occurred_at, canonical)
+    select t, l, r, p, e, a, res, act, o, at, decode(c, 'base64')
+    from unnest(${rows.map((r) => r.tenantId)}::uuid[], ${rows.map((r) => r.leafIndex)}::bigint[],
+      ${rows.map((r) => r.recordId)}::uuid[], ${rows.map((r) => r.product)}::text[],
+      ${rows.map((r) => r.eventType)}::text[], ${rows.map((r) => r.actor)}::text[],
+      ${rows.map((r) => r.resourceId)}::text[], ${rows.map((r) => r.action)}::text[],
+      ${rows.map((r) => r.outcome)}::text[], ${rows.map((r) => r.occurredAt)}::timestamptz[],
+      ${rows.map((r) => r.canonical.toString('base64'))}::text[])
+      as u(t, l, r, p, e, a, res, act, o, at, c)`.execute(trx);
+}
+
+export async function insertNodes(trx: Tx, nodes: { tenantId: string; node: SubtreeNode }[]): Promise<void> {
+  if (nodes.length === 0) return;
+  await sql`insert into audit.nodes (tenant_id, level, idx, hash)
+    select t, l, i, decode(h, 'base64')
+    from unnest(${nodes.map((n) => n.tenantId)}::uuid[], ${nodes.map((n) => n.node.level)}::int[],
+      ${nodes.map((n) => n.node.index)}::bigint[], ${nodes.map((n) => n.node.hash.toString('base64'))}::text[])
+      as u(t, l, i, h)`.execute(trx);
+}
+
+export async function updateLogs(
+  trx: Tx,
+  states: { tenantId: string; treeSize: number; frontier: Buffer }[],
+): Promise<void> {
+  if (states.length === 0) return;
+  await sql`update audit.logs l set tree_size = u.s, frontier = decode(u.f, 'base64'), updated_at = now()
+    from unnest(${states.map((s) => s.tenantId)}::uuid[], ${states.map((s) => s.treeSize)}::bigint[],
+      ${states.map((s) => s.frontier.toString('base64'))}::text[]) as u(t, s, f)
+    where l.tenant_id = u.t`.execute(trx);
+}
+
+/** Record ids already in a tenant's log (the consumer's duplicate check). */
+export async function existingRecordIds(trx: Tx, tenantId: string, ids: string[]): Promise<Set<string>> {
+  const res = await sql<{ record_id: string }>`select record_id from audit.records
+    where tenant_id = ${tenantId} and record_id = any(${ids}::uuid[])`.execute(trx);
+  return new Set(res.rows.map((r) => r.record_id));
+}
+
+export async function findRecord(
+  ex: Executor,
+  tenantId: string,
+  recordId: string,
+): Promise<RecordRow | undefined> {
+  const res = await sql<RecordRow>`select * from audit.records
+    where tenant_id = ${tenantId} and record_id = ${recordId}`.execute(ex);
+  return res.rows[0] ? toRecordRow(res.rows[0]) : undefined;
+}
+
+export interface RecordFilter {
+  product?: string | undefined;
+  eventType?: string | undefined;
+  actor?: string | undefined;
+  resource?: string | undefined;
+  action?: string | undefined;
+  outcome?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+/** Newest first; `before` is the leaf index the previous page ended at. */
+export async function listRecords(
+  ex: Executor,
+  tenantId: string,
+  f: RecordFilter,
+  before: number | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  const n = <T>(v: T | undefined) => v ?? null;
+  const res = await sql<RecordRow>`select * from audit.records
+    where tenant_id = ${tenantId}
+      and (${n(before)}::bigint is null or leaf_index < ${n(before)}::bigint)
+      and (${n(f.product)}::text is null or product = ${n(f.product)}::text)
+      and (${n(f.eventType)}::text is null or event_type = ${n(f.eventType)}::text)
+      and (${n(f.actor)}::text is null or actor = ${n(f.actor)}::text)
+      and (${n(f.resource)}::text is null or resource_id = ${n(f.resource)}::text)
+      and (${n(f.action)}::text is null or action = ${n(f.action)}::text)
+      and (${n(f.outcome)}::text is null or outcome = ${n(f.outcome)}::text)
+      and (${n(f.from)}::timestamptz is null or occurred_at >= ${n(f.from)}::timestamptz)
+      and (${n(f.to)}::timestamptz is null or occurred_at < ${n(f.to)}::timestamptz)
+    order by leaf_index desc limit ${limit}`.execute(ex);
+  return res.rows.map(toRecordRow);
+}
+
+/** Records with leaf index in [from, to) — and any row at or past `to` when `includeBeyond`. */
+export async function recordsInRange(
+  ex: Executor,
+  tenantId: string,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<RecordRow[]> {
+  const res = await sql<RecordRow>`select * from audit.records
+    where tenant_id = ${tenantId} and leaf_index >= ${from} and leaf_index < ${to}
+    order by leaf_index limit ${limit}`.execute(ex);
+  return res.rows.map(toRecordRow);
+}
+
+/** Rows at or past a leaf index (rows past the log's size are insertions). */
+export async function recordsFrom(
+  ex: Executor,
+  tenantId: string,
+  from: number,
+  limit: number,
+): Promise<RecordRow[]> {
+  const res = await sql<RecordRow>`select * from audit.records
+    where tenant_id = ${tenantId} and leaf_index >= ${from} order by leaf_index limit ${limit}`.execute(ex);
+  return res.rows.map(toRecordRow);
+}
+
+/** Leaf-index bounds of the records in a time range: [first, last + 1), or undefined when none. */
+export async function leafRangeForTime(
+  ex: Executor,
+  tenantId: string,
+  from: string | undefined,
+  to: string | undefined,
+): Promise<{ from: number; to: number } | undefined> {
+  const res = await sql<{ lo: number | null; hi: number | null }>`
+    select min(leaf_index) as lo, max(leaf_index) as hi from audit.records
+    where tenant_id = ${tenantId}
+      and (${from ?? null}::timestamptz is null or occurred_at >= ${from ?? null}::timestamptz)
+      and (${to ?? null}::timestamptz is null or occurred_at < ${to ?? null}::timestamptz)`.execute(ex);
+  const r = res.rows[0];
+  if (!r || r.lo === null || r.hi === null) return undefined;
+  return { from: Number(r.lo), to: Number(r.hi) + 1 };
+}
+
+/** The hashes of `keys` in one query per 10k keys; absent ones are simply missing from the map. */
+export async function getNodes(
+  ex: Executor,
+  tenantId: string,
+  keys: readonly SubtreeKey[],
+): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const unique = [...new Map(keys.map((k) => [subtreeKeyId(k), k])).values()];
+  for (let at = 0; at < unique.length; at += 10_000) {
+    const chunk = unique.slice(at, at + 10_000);
+    const res = await sql<{ level: number; idx: number; hash: Uint8Array }>`
+      select n.level, n.idx, n.hash from audit.nodes n
+      join unnest(${chunk.map((k) => k.level)}::int[], ${chunk.map((k) => k.index)}::bigint[]) as u(l, i)
+        on n.level = u.l and n.idx = u.i
+      where n.tenant_id = ${tenantId}`.execute(ex);
+    for (const r of res.rows) out.set(`${r.level}/${Number(r.idx)}`, buf(r.hash));
+  }
+  return out;
+}
+
+export async function latestHead(ex: Executor, tenantId: string): Promise<TreeHeadRow | undefined> {
+  const res = await sql<TreeHeadRow>`select * from audit.tree_heads where tenant_id = ${tenantId}
+    order by tree_size desc limit 1`.execute(ex);
+  return res.rows[0] ? toHeadRow(res.rows[0]) : undefined;
+}
+
+export async function headAt(
+  ex: Executor,
+  tenantId: string,
+  treeSize: number,
+): Promise<TreeHeadRow | undefined> {
+  const res = await sql<TreeHeadRow>`select * from audit.tree_heads
+    where tenant_id = ${tenantId} and tree_size = ${treeSize}`.execute(ex);
+  return res.rows[0] ? toHeadRow(res.rows[0]) : undefined;
+}
+
+/** Heads with size in [from, to], ascending, at most `limit`. */
+export async function headsBetween(
+  ex: Executor,
+  tenantId: string,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<TreeHeadRow[]> {
+  const res = await sql<TreeHeadRow>`select * from audit.tree_heads
+    where tenant_id = ${tenantId} and tree_size >= ${from} and tree_size <= ${to}
+    order by tree_size limit ${limit}`.execute(ex);
+  return res.rows.map(toHeadRow);
+}
+
+export async function countHeadsBetween(
+  ex: Executor,
+  tenantId: string,
+  from: number,
+  to: number,
+): Promise<number> {
+  const res = await sql<{ n: number }>`select count(*)::int as n from audit.tree_heads
+    where tenant_id = ${tenantId} and tree_size >= ${from} and tree_size <= ${to}`.execute(ex);
+  return Number(res.rows[0]?.n ?? 0);
+}
+
+/** Logs with leaves no head covers yet (or no head at all), locked; skips logs another node holds. */
+export async function logsToSign(trx: Tx, tenantId: string | undefined, limit: number): Promise<LogState[]> {
+  const res = tenantId
+    ? await sql<LogState>`select tenant_id, tree_size, frontier, signed_size from audit.logs
+        where tenant_id = ${tenantId} and tree_size > signed_size for update`.execute(trx)
+    : await sql<LogState>`select tenant_id, tree_size, frontier, signed_size from audit.logs
+        where tree_size > signed_size order by tenant_id limit ${limit} for update skip locked`.execute(trx);
+  return res.rows.map((r) => ({
+    ...r,
+    tree_size: Number(r.tree_size),
+    signed_size: Number(r.signed_size),
+    frontier: buf(r.frontier),
+  }));
+}
+
+export async function insertHead(trx: Tx, head: TreeHeadRow): Promise<void> {
+  await sql`insert into audit.tree_heads (tenant_id, tree_size, signed_at_ms, root_hash, signature, key_id)
+    values (${head.tenant_id}, ${head.tree_size}, ${head.signed_at_ms}, ${head.root_hash}, ${head.signature}, ${head.key_id})
+    on conflict do nothing`.execute(trx);
+  await sql`update audit.logs set signed_size = greatest(signed_size, ${head.tree_size})
+    where tenant_id = ${head.tenant_id}`.execute(trx);
+}
+
+export async function logSize(ex: Executor, tenantId: string): Promise<number> {
+  const res = await sql<{
+    tree_size: number;
+  }>`select tree_size from audit.logs where tenant_id = ${tenantId}`.execute(ex);
+  return Number(res.rows[0]?.tree_size ?? 0);
+}
+
+export interface SettingsRow {
+  tenant_id: string;
+  redaction_kinds: string[] | null;
+  retention_days: Record<string, number>;
+}
+
+export async function getSettings(ex: Executor, tenantIds: string[]): Promise<Map<string, SettingsRow>> {
+  const res = await sql<SettingsRow>`select tenant_id, redaction_kinds, retention_days from audit.settings
+    where tenant_id = any(${tenantIds}::uuid[])`.execute(ex);
+  return new Map(res.rows.map((r) => [r.tenant_id, r]));
+}
+
+export async function putSettings(ex: Executor, row: SettingsRow): Promise<void> {
+  await sql`insert into audit.settings (tenant_id, redaction_kinds, retention_days)
+    values (${row.tenant_id}, ${row.redaction_kinds}::text[], ${JSON.stringify(row.retention_days)}::jsonb)
+    on conflict (tenant_id) do update set redaction_kinds = excluded.redaction_kinds,
+      retention_days = excluded.retention_days, updated_at = now()`.execute(ex);
+}
+
+/**
+ * Expires up to `limit` records past their retention: deletes the payload and the personal
+ * columns, never the leaf hash (audit.nodes). `defaults` is days per product; `fallbackDays` for
+ * the rest; a tenant's `retention_days` overrides both. Returns how many rows it expired.
+ */
+export async function expireRecords(
+  trx: Tx,
+  defaults: Record<string, number>,
+  fallbackDays: number,
+  nowIso: string,
+  limit: number,
+): Promise<number> {
+  const res = await sql`update audit.records r set canonical = null, actor = null, resource_id = null,
+      expired_at = ${nowIso}::timestamptz
+    where (r.tenant_id, r.leaf_index) in (
+      select x.tenant_id, x.leaf_index from audit.records x
+      left join audit.settings s on s.tenant_id = x.tenant_id
+      where x.canonical is not null
+        and x.occurred_at < ${nowIso}::timestamptz - make_interval(days => coalesce(
+          (s.retention_days ->> x.product)::int,
+          (${JSON.stringify(defaults)}::jsonb ->> x.product)::int,
+          ${fallbackDays}::int))
+      limit ${limit} for update of x skip locked)`.execute(trx);
+  return Number(res.numAffectedRows ?? 0);
+}
+
+/** Counts for the compliance report, in one pass over the period. */
+export async function periodStats(
+  ex: Executor,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<{ product: string; event_type: string; outcome: string | null; n: number; expired: number }[]> {
+  const res = await sql<{
+    product: string;
+    event_type: string;
+    outcome: string | null;
+    n: number;
+    expired: number;
+  }>`
+    select product, event_type, outcome, count(*)::int as n, count(expired_at)::int as expired
+    from audit.records where tenant_id = ${tenantId} and occurred_at >= ${from}::timestamptz and occurred_at < ${to}::timestamptz
+    group by product, event_type, outcome order by product, event_type, outcome limit 10000`.execute(ex);
+  return res.rows.map((r) => ({ ...r, n: Number(r.n), expired: Number(r.expired) }));
+}
