@@ -47,6 +47,38 @@ for (const file of files(join(root, 'src'))) {
   }
 }
 
+// The SDK ships without the server: it may import only the pure protocol files it bundles.
+const SDK_MAY_IMPORT = new Set([
+  'src/modules/identity/http-signature.ts',
+  'src/modules/identity/content-digest.ts',
+  'src/modules/identity/structured-fields.ts',
+  'src/modules/identity/agent-keys.ts',
+  'src/modules/authz/macaroon.ts',
+  'src/modules/authz/delegation-token.ts',
+  'src/modules/authz/patterns.ts',
+]);
+let sdkFiles = [];
+try {
+  sdkFiles = files(join(root, 'sdk', 'src'));
+} catch {
+  // no SDK in this tree
+}
+for (const file of sdkFiles) {
+  const rel = relative(root, file);
+  for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2];
+    if (!spec.startsWith('.')) {
+      if (!spec.startsWith('node:'))
+        problems.push(`${rel}: the SDK has no dependencies, but imports ${spec}`);
+      continue;
+    }
+    const target = relative(root, resolve(dirname(file), spec)).replace(/\.js$/, '.ts');
+    if (!target.startsWith('sdk/') && !SDK_MAY_IMPORT.has(target)) {
+      problems.push(`${rel}: the SDK may not import server code (${spec})`);
+    }
+  }
+}
+
 // Cycles between modules.
 const state = new Map();
 function visit(node, path) {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import { MIGRATION_SOURCES } from './module-list.js';
+import { createAuditModule } from './modules/audit/index.js';
 import { createIdentityModule } from './modules/identity/index.js';
 import { systemClock } from './platform/clock.js';
 import { ConfigError, type WardenConfig } from './platform/config.js';
@@ -19,7 +20,7 @@ import { type Database, openDatabase } from './platform/db/database.js';
 import { migrate } from './platform/db/migrate.js';
 import { EventBus } from './platform/events/bus.js';
 import { NatsTransport } from './platform/events/nats-transport.js';
-import { operatorAuthenticator, operatorOnly } from './platform/http/auth.js';
+import { operatorAuthenticator } from './platform/http/auth.js';
 import { createEdge, type Edge, errorResponses } from './platform/http/edge.js';
 import { purgeIdempotencyKeys, registerIdempotency } from './platform/http/idempotency.js';
 import { HttpMetrics } from './platform/http/metrics.js';
@@ -137,7 +138,19 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
     const objects = new LocalObjectStore(resolve(config.dataDir, 'objects'));
     const wake = () => bus?.wake();
 
-    const modules: WardenModule[] = [createIdentityModule({ db, onEventsCommitted: wake })];
+    const identity = createIdentityModule({
+      db,
+      counters,
+      clock: systemClock,
+      onEventsCommitted: wake,
+      signatureMaxAgeSeconds: config.signatureMaxAgeSeconds,
+      log,
+      secrets,
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      oidcIssuers: config.oidcIssuers,
+    });
+    const audit = createAuditModule({ db, clock: systemClock, secrets, log });
+    const modules: WardenModule[] = [identity, audit];
 
     const result = await migrate(db, MIGRATION_SOURCES);
     if (result.applied.length > 0)
@@ -154,8 +167,9 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
-      authenticators: () => [operatorAuthenticator(adminToken)],
-      authorize: () => operatorOnly,
+      authenticators: () => [operatorAuthenticator(adminToken), ...identity.authenticators()],
+      authorize: () => identity.authorize,
+      signatureAuthenticator: () => (enabled('identity') ? identity.agentAuthenticator : undefined),
       rateLimit:
         config.rateLimitPerSecond > 0
           ? { limiter: c, perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }

@@ -37,7 +37,12 @@ export function resolveClient(options: ClientOptions) {
   }
   return {
     base,
-    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    async request<T>(
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<T> {
       let res: Response;
       try {
         res = await fetch(`${base}${path}`, {
@@ -45,6 +50,7 @@ export function resolveClient(options: ClientOptions) {
           headers: {
             ...(token ? { authorization: `Bearer ${token}` } : {}),
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...headers,
           },
           body: body !== undefined ? JSON.stringify(body) : undefined,
           signal: AbortSignal.timeout(30_000),

@@ -22,6 +22,7 @@ import { createLogger } from '../platform/telemetry/logger.js';
 import { buildWarden } from '../server.js';
 import { VERSION } from '../version.js';
 import { CliError, EXIT, resolveClient } from './client.js';
+import { registerIdentityCommands } from './identity-commands.js';
 import { printJson, printTable } from './output.js';
 import { progress } from './progress.js';
 
@@ -181,6 +182,8 @@ remote(tenant.command('get').description('show a tenant').argument('<id>', 'tena
     else printTable([t], ['id', 'name', 'status', 'version', 'created_at']);
   },
 );
+
+registerIdentityCommands(program);
 
 const events = program.command('events').description('the event bus');
 const dead = events.command('dead').description('dead-lettered deliveries');

@@ -29,6 +29,10 @@ export interface WardenConfig {
   maxInFlightRequests: number;
   outboxPollMs: number;
   trustProxy: boolean;
+  signatureMaxAgeSeconds: number;
+  sessionTtlSeconds: number;
+  /** Trusted OIDC issuers for bearer JWTs: `{ issuer, audience, tenant_claim, roles_claim }[]`. */
+  oidcIssuers: unknown[];
 }
 
 /** Keys whose values are credentials: masked by `config print`, redacted from logs. */
@@ -54,7 +58,8 @@ type Kind =
   | { type: 'int'; min: number; max: number }
   | { type: 'bool' }
   | { type: 'enum'; values: readonly string[] }
-  | { type: 'list' };
+  | { type: 'list' }
+  | { type: 'json-list' };
 
 interface KeySpec {
   env: string;
@@ -208,12 +213,33 @@ export const CONFIG_SPEC: Record<keyof WardenConfig, KeySpec> = {
     default: 250,
     help: 'how often the outbox relay looks for events written by other nodes',
   },
+  signatureMaxAgeSeconds: {
+    env: 'WARDEN_SIGNATURE_MAX_AGE_SECONDS',
+    yaml: 'signature_max_age_seconds',
+    kind: { type: 'int', min: 5, max: 3600 },
+    default: 300,
+    help: 'how old an agent request signature may be; also the replay-protection window',
+  },
   trustProxy: {
     env: 'WARDEN_TRUST_PROXY',
     yaml: 'trust_proxy',
     kind: { type: 'bool' },
     default: false,
     help: 'trust X-Forwarded-* headers from a load balancer',
+  },
+  sessionTtlSeconds: {
+    env: 'WARDEN_SESSION_TTL_SECONDS',
+    yaml: 'session_ttl_seconds',
+    kind: { type: 'int', min: 60, max: 30 * 24 * 3600 },
+    default: 12 * 3600,
+    help: 'how long a dashboard login session lives',
+  },
+  oidcIssuers: {
+    env: 'WARDEN_OIDC_ISSUERS',
+    yaml: 'oidc_issuers',
+    kind: { type: 'json-list' },
+    default: [],
+    help: 'trusted OIDC issuers for bearer JWTs, a JSON/YAML list of {issuer, audience, tenant_claim, roles_claim}',
   },
 };
 
@@ -274,6 +300,18 @@ function coerce(key: string, kind: Kind, raw: unknown): unknown {
           .map((v) => v.trim())
           .filter(Boolean);
       throw new ConfigError(key, 'must be a comma-separated string or a list of strings');
+    }
+    case 'json-list': {
+      let value = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = parseYaml(raw);
+        } catch (err) {
+          throw new ConfigError(key, `must be a JSON or YAML list: ${(err as Error).message}`);
+        }
+      }
+      if (!Array.isArray(value)) throw new ConfigError(key, 'must be a JSON or YAML list');
+      return value;
     }
   }
 }

@@ -47,3 +47,29 @@ export async function listTenants(
     order by id limit ${options.limit}`.execute(db);
   return res.rows.map(toTenant);
 }
+
+/**
+ * Renames when the version matches (`expectedVersion` null = any); undefined when no active row
+ * matched (the caller tells 404 / 409 / 412 apart). A taken name raises a unique violation (23505).
+ */
+export async function updateTenantName(
+  db: Executor,
+  id: string,
+  name: string,
+  expectedVersion: number | null,
+): Promise<Tenant | undefined> {
+  const res = await sql<TenantRow>`update identity.tenants
+    set name = ${name}, version = version + 1, updated_at = now()
+    where id = ${id} and status = 'active'
+      and (${expectedVersion}::int is null or version = ${expectedVersion}::int)
+    returning *`.execute(db);
+  return res.rows[0] ? toTenant(res.rows[0]) : undefined;
+}
+
+/** Deactivates an active tenant; undefined when it was not active (or does not exist). */
+export async function deactivateTenant(db: Executor, id: string): Promise<Tenant | undefined> {
+  const res = await sql<TenantRow>`update identity.tenants
+    set status = 'deactivated', version = version + 1, updated_at = now()
+    where id = ${id} and status = 'active' returning *`.execute(db);
+  return res.rows[0] ? toTenant(res.rows[0]) : undefined;
+}

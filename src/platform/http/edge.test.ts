@@ -146,7 +146,7 @@ describe('edge: load shedding', () => {
   it('sheds requests past the in-flight cap with 503 overloaded, serves the rest, and never sheds liveness', async () => {
     // Readiness awaits real file-system I/O, so concurrent requests overlap on this node.
     const results = await Promise.all(
-      Array.from({ length: 40 }, () =>
+      Array.from({ length: 160 }, () =>
         fetch(`${t.node.url}/health/ready`).then(async (r) => ({
           status: r.status,
           retry: r.headers.get('retry-after'),
