@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { MigrationSource } from './platform/db/migrate.js';
 
 /** Every module, in dependency order. */
-export const MODULE_NAMES = ['identity', 'audit'] as const;
+export const MODULE_NAMES = ['identity', 'authz', 'audit', 'policy'] as const;
 
 /** The kernel's migrations, then each module's schema. */
 export const MIGRATION_SOURCES: MigrationSource[] = [

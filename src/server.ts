@@ -11,7 +11,9 @@ import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import { MIGRATION_SOURCES } from './module-list.js';
 import { createAuditModule } from './modules/audit/index.js';
+import { createAuthzModule } from './modules/authz/index.js';
 import { createIdentityModule } from './modules/identity/index.js';
+import { createPolicyModule } from './modules/policy/index.js';
 import { systemClock } from './platform/clock.js';
 import { ConfigError, type WardenConfig } from './platform/config.js';
 import { createCounters } from './platform/counters/index.js';
@@ -108,7 +110,10 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
     : undefined;
   const adminToken = resolveAdminToken(config, log);
   const masterKeys = resolveMasterKeys(config, log);
-  const enabled = (name: string) => config.modules.includes('all') || config.modules.includes(name);
+  // authz always runs: every module calls its verifier in-process, and its revocation consumer must
+  // run wherever that verifier does.
+  const enabled = (name: string) =>
+    name === 'authz' || config.modules.includes('all') || config.modules.includes(name);
 
   const db = await openDatabase({
     url: config.databaseUrl,
@@ -149,8 +154,51 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       sessionTtlSeconds: config.sessionTtlSeconds,
       oidcIssuers: config.oidcIssuers,
     });
+    const authz = createAuthzModule({
+      db,
+      secrets,
+      clock: systemClock,
+      agents: identity.agents,
+      onEventsCommitted: wake,
+      log,
+    });
     const audit = createAuditModule({ db, clock: systemClock, secrets, log });
-    const modules: WardenModule[] = [identity, audit];
+    const activeAgent = async (tenantId: string, agentId: string) => {
+      const a = await identity.agents.get(tenantId, agentId).catch((err: { status?: number }) => {
+        if (err?.status === 404) return undefined;
+        throw err;
+      });
+      return a && a.status === 'active' ? a : undefined;
+    };
+    const policy = createPolicyModule({
+      db,
+      clock: systemClock,
+      log,
+      onEventsCommitted: wake,
+      verifyDelegation: async (c) => {
+        let presenter = c.principal;
+        if (presenter.kind !== 'agent') {
+          // An API key (or person) of the tenant asks on behalf of one of its agents: the token must
+          // be bound to that agent, and the agent must be active. A stolen token still needs a
+          // credential of the same tenant with oversight:evaluate (docs/security.md).
+          const tenantId = presenter.tenantId;
+          const agent = tenantId && c.agentId ? await activeAgent(tenantId, c.agentId) : undefined;
+          if (!tenantId || !agent)
+            return {
+              ok: false,
+              reason: 'holder_mismatch',
+              detail: 'agent_id does not name an active agent of this tenant',
+            };
+          presenter = { kind: 'agent', id: agent.id, tenantId, roles: ['agent'] };
+        }
+        const r = await authz.authorize(presenter, c.action, c.resource, c.token);
+        return r.allowed
+          ? { ok: true, holders: r.holders }
+          : { ok: false, reason: r.reason, detail: r.detail, problem: r.problem };
+      },
+      agents: activeAgent,
+    });
+    const modules: WardenModule[] = [identity, authz, audit, policy];
 
     const result = await migrate(db, MIGRATION_SOURCES);
     if (result.applied.length > 0)

@@ -5,6 +5,7 @@
 import { registrationMessage, rotationMessage } from '../../src/modules/identity/agent-keys.js';
 import { createNonce, signRequest } from '../../src/modules/identity/http-signature.js';
 import { type AgentKeyPair, generateAgentKeys, signBytes } from './keys.js';
+import { attenuate, type Narrowing } from './tokens.js';
 
 export class WardenError extends Error {
   constructor(
@@ -26,6 +27,29 @@ export interface RegisterOptions {
   tenantId?: string;
 }
 
+export interface DelegationOptions extends Pick<RegisterOptions, 'apiKey' | 'tenantId'> {
+  /** Action patterns: `llm.call`, `sandbox.*`. */
+  actions: string[];
+  /** Resource patterns: `model:*`, `repo:acme/**`. */
+  resources: string[];
+  /** Lifetime (default 3600 s on the server). */
+  ttlSeconds?: number;
+  /** How many times this agent may delegate further (default 0). */
+  maxDepth?: number;
+}
+
+/** What Warden answers when a token allows a request. */
+export interface Grant {
+  allowed: true;
+  token_id: string;
+  holder: string;
+  holders: string[];
+  actions: string[];
+  resources: string[];
+  not_after: string;
+  remaining_depth: number;
+}
+
 export interface RequestOptions {
   method?: string;
   /** A JSON body (serialized here, so the signed digest covers exactly what is sent). */
@@ -43,6 +67,9 @@ export interface RequestOptions {
  *   const decision = await agent.request('/v1/oversight/evaluate', { method: 'POST', body: { action: 'llm.call' } });
  */
 export class WardenAgent {
+  /** The delegation token this agent acts under (set by obtainDelegation, or assign one you were given). */
+  delegation: string | undefined;
+
   private constructor(
     readonly baseUrl: string,
     public keys: AgentKeyPair,
@@ -94,6 +121,52 @@ export class WardenAgent {
         }),
       }),
     );
+  }
+
+  /**
+   * Has a delegation token minted for this agent (by a credential with `delegations:create`) and keeps
+   * it in `delegation`. Returns the whole answer (token id, caveats, expiry).
+   */
+  async obtainDelegation(options: DelegationOptions): Promise<Record<string, unknown> & { token: string }> {
+    const minted = await this.json<Record<string, unknown> & { token: string }>(
+      await fetch(`${this.baseUrl}/v1/delegations`, {
+        method: 'POST',
+        headers: { ...this.bearer({ ...options, name: '' }), 'content-type': 'application/json' },
+        body: JSON.stringify({
+          agent_id: this.id,
+          actions: options.actions,
+          resources: options.resources,
+          ...(options.ttlSeconds !== undefined ? { ttl_seconds: options.ttlSeconds } : {}),
+          ...(options.maxDepth !== undefined ? { max_depth: options.maxDepth } : {}),
+        }),
+      }),
+    );
+    this.delegation = minted.token;
+    return minted;
+  }
+
+  /**
+   * Asks Warden, in a signed request, whether this agent's token allows `action` on `resource`.
+   * Resolves to the grant; a refusal throws WardenError with the problem (401 invalid token, 403 not covered).
+   */
+  async authorize(action: string, resource: string, token = this.delegation): Promise<Grant> {
+    if (token === undefined)
+      throw new Error('no delegation token: call obtainDelegation or set `delegation`');
+    return this.request<Grant>('/v1/delegations/verify', {
+      method: 'POST',
+      body: { token, action, resource },
+    });
+  }
+
+  /**
+   * A narrower token for a sub-agent, made offline from this agent's token (see `attenuate`).
+   *
+   * @example
+   *   child.delegation = parent.delegate(child.id, { actions: ['sandbox.exec'], ttlSeconds: 600 });
+   */
+  delegate(subAgentId: string, narrowing: Omit<Narrowing, 'holder'> = {}): string {
+    if (this.delegation === undefined) throw new Error('no delegation token to delegate from');
+    return attenuate(this.delegation, { ...narrowing, holder: subAgentId });
   }
 
   /** The headers that sign one request (for use with any HTTP client). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drivers } from '../../test/support/drivers.js';
+import { onboardTenant } from '../../test/support/identity-fixtures.js';
 import { ADMIN_TOKEN, useWarden } from '../../test/support/warden.js';
 import {
   exportPrivateKey,
@@ -47,6 +48,31 @@ describe('SDK: from keypair to an authorized, signed request', () => {
     const err = await agent.request('/v1/agents/not-an-id').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WardenError);
     expect((err as WardenError).status).toBe(400);
+  });
+
+  it('runs the README’s five lines: keypair → registration → delegation → an authorized, signed request', async () => {
+    const { key: apiKey } = await onboardTenant(t, 'readme');
+
+    // README "Five lines of SDK code", verbatim but for the URL.
+    const agent = WardenAgent.create(t.node.url);
+    await agent.register({ apiKey, name: 'researcher' });
+    await agent.obtainDelegation({ apiKey, actions: ['llm.call'], resources: ['model:*'] });
+    const grant = await agent.authorize('llm.call', 'model:gpt-4o');
+
+    expect(grant).toMatchObject({ allowed: true, holder: agent.id, actions: ['llm.call'] });
+    // The same token does not stretch beyond its caveats, and is useless to another agent.
+    await expect(agent.authorize('sandbox.exec', 'model:gpt-4o')).rejects.toMatchObject({
+      status: 403,
+      problem: { type: '/problems/delegation-action-not-permitted' },
+    });
+    const thief = WardenAgent.create(t.node.url);
+    await thief.register({ apiKey, name: 'thief' });
+    await expect(thief.authorize('llm.call', 'model:gpt-4o', agent.delegation)).rejects.toMatchObject({
+      status: 403,
+      problem: { type: '/problems/delegation-token-holder-mismatch' },
+    });
+    // Minted with the default max_depth 0: the SDK will not even build a delegation from it.
+    expect(() => agent.delegate(thief.id, { resources: ['model:gpt-4o'] })).toThrow(/no further delegation/);
   });
 
   it('derives the agent id from the public key', () => {

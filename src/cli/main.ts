@@ -21,9 +21,13 @@ import { parseMasterKeys, SecretsStore } from '../platform/secrets.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { buildWarden } from '../server.js';
 import { VERSION } from '../version.js';
+import { registerAgentCommands } from './agent-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { registerAuthzCommands } from './authz-commands.js';
 import { CliError, EXIT, resolveClient } from './client.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { printJson, printTable } from './output.js';
+import { registerPolicyCommands } from './policy-commands.js';
 import { progress } from './progress.js';
 
 registerModuleNames(MODULE_NAMES);
@@ -184,6 +188,10 @@ remote(tenant.command('get').description('show a tenant').argument('<id>', 'tena
 );
 
 registerIdentityCommands(program);
+registerAgentCommands(program);
+registerAuthzCommands(program);
+registerAuditCommands(program);
+registerPolicyCommands(program);
 
 const events = program.command('events').description('the event bus');
 const dead = events.command('dead').description('dead-lettered deliveries');

@@ -24,6 +24,16 @@ const CHANGE = ['policy.', 'tenant.', 'settings.'];
 const INCIDENT = ['authorization.denied', 'quota.', 'budget.', 'sandbox.'];
 const APPROVAL = ['approval.'];
 
+/** The kinds of evidence the summary counts (issue 5 item 10), by event-type prefix. */
+const EVIDENCE_KINDS = {
+  access_changes: ['api_key.', 'user.', 'agent.', 'delegation.', 'session.', 'role.'],
+  approvals: APPROVAL,
+  policy_changes: ['policy.'],
+  denials: ['authorization.denied'],
+  incidents: ['incident.', 'quota.', 'budget.'],
+} as const;
+type EvidenceKind = keyof typeof EVIDENCE_KINDS;
+
 export const FRAMEWORKS: Record<Framework, { name: string; controls: ControlSpec[] }> = {
   soc2: {
     name: 'SOC 2 (Trust Services Criteria 2017)',
@@ -85,6 +95,8 @@ export interface ComplianceReport {
     by_product: Record<string, number>;
     by_outcome: Record<string, number>;
     denials: number;
+    /** Records per kind of evidence (a record can count under one kind only). */
+    evidence: Record<EvidenceKind, number>;
   };
   controls: {
     id: string;
@@ -124,7 +136,15 @@ export function buildComplianceReport(
   let records = 0;
   let expired = 0;
   let denials = 0;
+  const evidence = Object.fromEntries(Object.keys(EVIDENCE_KINDS).map((k) => [k, 0])) as Record<
+    EvidenceKind,
+    number
+  >;
   for (const r of input.rows) {
+    const kind = (Object.keys(EVIDENCE_KINDS) as EvidenceKind[]).find((k) =>
+      matches([...EVIDENCE_KINDS[k]], r.event_type),
+    );
+    if (kind) evidence[kind] += r.n;
     records += r.n;
     expired += r.expired;
     byProduct[r.product] = (byProduct[r.product] ?? 0) + r.n;
@@ -139,7 +159,14 @@ export function buildComplianceReport(
     period: { from: input.from, to: input.to },
     generated_at: input.generatedAt,
     tree_head: input.head,
-    summary: { records, expired_records: expired, by_product: byProduct, by_outcome: byOutcome, denials },
+    summary: {
+      records,
+      expired_records: expired,
+      by_product: byProduct,
+      by_outcome: byOutcome,
+      denials,
+      evidence,
+    },
     controls: spec.controls.map((c) => {
       const eventTypes: Record<string, number> = {};
       let n = 0;
@@ -206,6 +233,7 @@ signature <code>${esc(r.tree_head.tree_head_signature)}</code>. Verify it with t
 <p>${r.summary.records} records (${r.summary.expired_records} with payloads expired under retention), ${r.summary.denials} denials.</p>
 <table><tr><th>product</th><th>records</th></tr>${rows(r.summary.by_product)}</table>
 <table><tr><th>outcome</th><th>records</th></tr>${rows(r.summary.by_outcome)}</table>
+<table><tr><th>evidence</th><th>records</th></tr>${rows(r.summary.evidence)}</table>
 <h2>Controls</h2>
 <table><tr><th>control</th><th>title</th><th>status</th><th>records</th><th>event types</th></tr>${controls}</table>
 <h2>Data protection</h2>

@@ -23,6 +23,13 @@ export const AuditProblems = {
     description:
       'A field of the audit record is missing, too long, or not representable as canonical JSON (RFC 8785). `field` names it.',
   }),
+  invalidSettings: defineProblem({
+    slug: 'audit-invalid-settings',
+    status: 400,
+    title: 'Invalid audit settings',
+    description:
+      'A setting names something the audit module does not know (a redaction kind that does not exist). `field` names it; the detail lists what is allowed.',
+  }),
   invalidRange: defineProblem({
     slug: 'audit-invalid-range',
     status: 400,

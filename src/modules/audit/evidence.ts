@@ -265,34 +265,38 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
     options.onProgress?.(++done, total, 'consistency');
   }
 
-  // 4. Structure of the records: contiguous leaf indexes inside the range and the last head.
+  // 4. Structure of the records: well formed, contiguous leaf indexes from the range's start. Rows
+  // past the signed tree are set aside: they are insertions, reported once the rows inside the
+  // tree are checked (so a record slipped into the middle is named, not the one pushed off the end).
   const records = pkg.records;
   const expectedEnd = Math.min(toIndex, last.size);
+  const within: EvidenceRecord[] = [];
+  let beyond: EvidenceRecord | undefined;
   for (let k = 0; k < records.length; k++) {
     const r = records[k]!;
-    const expected = fromIndex + k;
-    if (r.leaf_index >= last.size && (k === 0 || records[k - 1]!.leaf_index < r.leaf_index))
-      throw new Stop({
-        reason: 'record_inserted',
-        detail: `record at leaf ${r.leaf_index} is past the signed tree (size ${last.size}): it was added outside the log`,
-        leaf_index: r.leaf_index,
-        record_id: r.record_id,
-      });
-    if (r.leaf_index === expected) continue;
+    const shapeError = recordShapeError(r);
+    if (shapeError) throw new Stop({ reason: 'malformed_package', detail: `records[${k}]: ${shapeError}` });
+    if (r.leaf_index >= last.size) {
+      if (!beyond || r.leaf_index < beyond.leaf_index) beyond = r;
+      continue;
+    }
+    const expected = fromIndex + within.length;
     if (r.leaf_index > expected)
       throw new Stop({
         reason: 'record_missing',
         detail: `no record at leaf ${expected} (the next is at ${r.leaf_index}): it was deleted`,
         leaf_index: expected,
       });
-    throw new Stop({
-      reason: 'record_reordered',
-      detail: `record ${r.record_id} at position ${k} says leaf ${r.leaf_index}, expected ${expected}`,
-      leaf_index: expected,
-      record_id: r.record_id,
-    });
+    if (r.leaf_index < expected)
+      throw new Stop({
+        reason: 'record_reordered',
+        detail: `record ${r.record_id} at position ${k} says leaf ${r.leaf_index}, expected ${expected}`,
+        leaf_index: expected,
+        record_id: r.record_id,
+      });
+    within.push(r);
   }
-  const lastIndex = fromIndex + records.length;
+  const lastIndex = fromIndex + within.length;
   if (lastIndex < expectedEnd) {
     const tail = expectedEnd === last.size;
     throw new Stop({
@@ -307,9 +311,10 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
 
   // 5. Every record: its bytes hash to the logged leaf, name themselves, and prove into the head.
   const storedIndex = new Map<string, number>();
-  for (const r of records) if (typeof r.leaf_hash === 'string') storedIndex.set(r.leaf_hash, r.leaf_index);
+  for (const r of within) if (typeof r.leaf_hash === 'string') storedIndex.set(r.leaf_hash, r.leaf_index);
   const leaves: Buffer[] = [];
-  for (const r of records) {
+  for (let k = 0; k < within.length; k++) {
+    const r = within[k]!;
     const at = { leaf_index: r.leaf_index, record_id: r.record_id };
     let hash: Buffer;
     if (r.canonical !== null) {
@@ -317,33 +322,24 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
       hash = leafHash(bytes);
       const stored =
         r.leaf_hash === null ? undefined : b64(r.leaf_hash, `record ${r.leaf_index} leaf_hash`, 32);
-      if (stored && !stored.equals(hash)) {
-        const other = storedIndex.get(hash.toString('base64'));
-        throw new Stop(
-          other !== undefined
-            ? {
-                ...at,
-                reason: 'record_reordered',
-                detail: `the record at leaf ${r.leaf_index} is the one logged at leaf ${other}`,
-              }
-            : {
-                ...at,
-                reason: 'payload_altered',
-                detail: `the record at leaf ${r.leaf_index} does not hash to its logged leaf hash: its bytes were changed`,
-              },
-        );
-      }
+      if (stored && !stored.equals(hash))
+        throw new Stop({ ...at, ...mismatch(r, hash, stored, within[k + 1], storedIndex) });
       let parsed: Record<string, unknown>;
       try {
         parsed = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
       } catch {
         throw new Stop({ ...at, reason: 'payload_altered', detail: 'the record bytes are not JSON' });
       }
-      if (parsed.record_id !== r.record_id || parsed.tenant_id !== tenantId)
+      if (
+        parsed === null ||
+        typeof parsed !== 'object' ||
+        parsed.record_id !== r.record_id ||
+        parsed.tenant_id !== tenantId
+      )
         throw new Stop({
           ...at,
           reason: 'record_fields_altered',
-          detail: `the hashed record names record ${String(parsed.record_id)} of tenant ${String(parsed.tenant_id)}`,
+          detail: `the hashed record names record ${String(parsed?.record_id)} of tenant ${String(parsed?.tenant_id)}`,
         });
       const extra = options.checkRecord?.(r, parsed);
       if (extra) throw new Stop({ ...at, ...extra });
@@ -356,31 +352,37 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
         });
       hash = b64(r.leaf_hash, `record ${r.leaf_index} leaf_hash`, 32);
     }
-    if (r.leaf_index < last.size) {
-      if (!r.audit_path)
-        throw new Stop({
-          ...at,
-          reason: 'not_in_tree',
-          detail: `the log holds no inclusion proof for leaf ${r.leaf_index} in the tree of size ${last.size}`,
-          tree_size: last.size,
-        });
-      const path = r.audit_path.map((p, k) => b64(p, `record ${r.leaf_index} audit_path[${k}]`, 32));
-      const v = verifyInclusion(r.leaf_index, last.size, hash, path, last.root);
-      if (!v.ok)
-        throw new Stop({
-          ...at,
-          reason: 'not_in_tree',
-          detail: `leaf ${r.leaf_index} does not prove into the signed head of size ${last.size}: ${v.detail}`,
-          tree_size: last.size,
-        });
-    }
+    if (!r.audit_path)
+      throw new Stop({
+        ...at,
+        reason: 'not_in_tree',
+        detail: `the log holds no inclusion proof for leaf ${r.leaf_index} in the tree of size ${last.size}`,
+        tree_size: last.size,
+      });
+    const path = r.audit_path.map((p, i) => b64(p, `record ${r.leaf_index} audit_path[${i}]`, 32));
+    const v = verifyInclusion(r.leaf_index, last.size, hash, path, last.root);
+    if (!v.ok)
+      throw new Stop({
+        ...at,
+        reason: 'not_in_tree',
+        detail: `leaf ${r.leaf_index} does not prove into the signed head of size ${last.size} (${v.detail}): the hash of this leaf or of one on its audit path is not what was signed; look first at leaves ${r.leaf_index - (r.leaf_index % 2)}–${Math.min(r.leaf_index - (r.leaf_index % 2) + 1, last.size - 1)}`,
+        tree_size: last.size,
+      });
     leaves.push(hash);
     report.checked.records++;
     options.onProgress?.(++done, total, 'records');
   }
+  if (beyond)
+    throw new Stop({
+      reason: 'record_inserted',
+      detail: `record at leaf ${beyond.leaf_index} is past the signed tree (size ${last.size}): it was added outside the log`,
+      leaf_index: beyond.leaf_index,
+      record_id: beyond.record_id,
+      tree_size: last.size,
+    });
 
   // 6. A package from leaf 0 to the last head: every head's root from the leaves alone.
-  if (fromIndex === 0 && records.length >= last.size) {
+  if (fromIndex === 0 && within.length >= last.size) {
     let appender = MerkleAppender.empty();
     let at = 0;
     for (const h of heads) {
@@ -395,4 +397,52 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
     }
     report.checked.full_root_recomputed = true;
   }
+}
+
+function recordShapeError(r: unknown): string | undefined {
+  if (r === null || typeof r !== 'object') return 'not an object';
+  const x = r as Record<string, unknown>;
+  if (!Number.isSafeInteger(x.leaf_index) || (x.leaf_index as number) < 0)
+    return 'leaf_index is not a leaf index';
+  if (typeof x.record_id !== 'string') return 'record_id is not a string';
+  if (x.canonical !== null && typeof x.canonical !== 'string') return 'canonical is not base64 text or null';
+  if (x.leaf_hash !== null && typeof x.leaf_hash !== 'string') return 'leaf_hash is not base64 text or null';
+  if (
+    x.audit_path !== null &&
+    !(Array.isArray(x.audit_path) && x.audit_path.every((p) => typeof p === 'string'))
+  )
+    return 'audit_path is not a list of base64 hashes or null';
+  return undefined;
+}
+
+/**
+ * Why a record's bytes do not hash to the leaf the log holds at its index: it is the record of
+ * another leaf (reordered), a record that was slipped in (the next record is the one this leaf
+ * logged), or its bytes were changed.
+ */
+function mismatch(
+  r: EvidenceRecord,
+  hash: Buffer,
+  stored: Buffer,
+  next: EvidenceRecord | undefined,
+  storedIndex: Map<string, number>,
+): Pick<VerifyFailure, 'reason' | 'detail'> {
+  const other = storedIndex.get(hash.toString('base64'));
+  if (other !== undefined)
+    return {
+      reason: 'record_reordered',
+      detail: `the record at leaf ${r.leaf_index} is the one logged at leaf ${other}`,
+    };
+  if (next?.canonical) {
+    const nextHash = leafHash(Buffer.from(next.canonical, 'base64'));
+    if (nextHash.equals(stored))
+      return {
+        reason: 'record_inserted',
+        detail: `the record at leaf ${r.leaf_index} was never logged: it was inserted, and the records after it were shifted by one`,
+      };
+  }
+  return {
+    reason: 'payload_altered',
+    detail: `the record at leaf ${r.leaf_index} does not hash to its logged leaf hash: its bytes were changed`,
+  };
 }

@@ -150,6 +150,15 @@ export async function writeBatch(trx: Tx, batch: readonly PreparedRecord[]): Pro
   return indexes;
 }
 
+const tenantOf = (p: Pending): string => p.input.tenant_id ?? DEPLOYMENT_LOG_ID;
+
+interface Taken {
+  batch: Pending[];
+  prepared: PreparedRecord[];
+  /** Taken in isolation mode (one tenant). */
+  isolated: boolean;
+}
+
 interface Pending {
   seq: number;
   input: AuditAppend;
@@ -188,6 +197,12 @@ export class AuditBuffer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private failures = 0;
+  /**
+   * Set after a failed batch: batches then hold one tenant each, and a tenant whose batch fails
+   * goes to the back of the queue, so one tenant's broken log cannot hold up every other tenant's
+   * records. Cleared once the queue drains.
+   */
+  private isolating = false;
   private readonly maxBatch: number;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
@@ -250,7 +265,7 @@ export class AuditBuffer {
   /** Writes everything appended before the call. Throws if a batch fails (its records stay queued). */
   async flush(): Promise<void> {
     const target = this.seq;
-    while (this.queue.length > 0 && this.queue[0]!.seq <= target) {
+    while (this.queue.some((p) => p.seq <= target)) {
       await this.exclusive(() => this.flushOnce());
     }
   }
@@ -285,34 +300,97 @@ export class AuditBuffer {
     return next;
   }
 
-  private async flushOnce(): Promise<void> {
-    if (this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.maxBatch);
-    let leafIndexes: number[];
-    let prepared: PreparedRecord[];
+  /** The oldest records of the tenant at the front of the queue; the others keep their places. */
+  private takeOneTenant(): Pending[] {
+    const tenant = tenantOf(this.queue[0]!);
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      if (batch.length < this.maxBatch && tenantOf(p) === tenant) batch.push(p);
+      else rest.push(p);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  /** Takes the next batch off the queue and prepares it (redaction, canonical bytes, leaf hashes). */
+  private async takePrepared(): Promise<Taken> {
+    const isolated = this.isolating;
+    const batch = isolated ? this.takeOneTenant() : this.queue.splice(0, this.maxBatch);
     try {
-      const tenants = [...new Set(batch.map((p) => p.input.tenant_id ?? DEPLOYMENT_LOG_ID))];
+      const tenants = [...new Set(batch.map(tenantOf))];
       const redactors = await this.options.redactors.load(this.options.db.kysely, tenants);
-      prepared = batch.map((p) =>
-        prepare(p.input, p.recordId, p.timestampMs, redactors.get(p.input.tenant_id ?? DEPLOYMENT_LOG_ID)),
+      const prepared = batch.map((p) =>
+        prepare(p.input, p.recordId, p.timestampMs, redactors.get(tenantOf(p))),
       );
-      leafIndexes = await this.options.db.transaction((trx) => writeBatch(trx, prepared));
+      return { batch, prepared, isolated };
     } catch (err) {
-      // Durable callers learn now; the others' records go back to the front, in order, for the retry.
-      const kept = batch.filter((p) => !p.durable);
-      for (const p of batch) p.durable?.reject(err);
-      this.queue = [...kept, ...this.queue];
+      this.failed({ batch, prepared: [], isolated }, err);
       throw err;
     }
-    this.failures = 0;
-    for (const [i, p] of batch.entries()) {
-      p.durable?.resolve({
-        record_id: p.recordId,
-        leaf_index: leafIndexes[i]!,
-        leaf_hash: prepared[i]!.hash.toString('base64'),
-      });
+  }
+
+  /** A batch was not written: durable callers learn now, the other records are queued again, in order. */
+  private failed(taken: Taken, err: unknown): void {
+    const { batch, isolated } = taken;
+    const kept = batch.filter((p) => !p.durable);
+    for (const p of batch) p.durable?.reject(err);
+    if (isolated) {
+      // This tenant's log refuses the batch: all its records (in order) go behind the others'.
+      const tenant = tenantOf(batch[0]!);
+      const later = this.queue.filter((p) => tenantOf(p) === tenant);
+      this.queue = [...this.queue.filter((p) => tenantOf(p) !== tenant), ...kept, ...later];
+    } else {
+      this.queue = [...kept, ...this.queue];
+      this.isolating = true;
     }
-    this.options.onCommitted?.();
+  }
+
+  /**
+   * Writes batches until the queue is empty. Preparing a batch is CPU work on this thread and
+   * writing one is waiting on the database, so the next batch is prepared while the current one
+   * is being written; writes stay one at a time, in queue order.
+   */
+  private async flushOnce(): Promise<void> {
+    if (this.queue.length === 0) return;
+    // Only what was queued when this run began, so a flush() waiting its turn is not starved by
+    // records that keep arriving.
+    const until = this.seq;
+    let current: Taken | undefined = await this.takePrepared();
+    while (current) {
+      const taken: Taken = current;
+      const writing = this.options.db.transaction((trx) => writeBatch(trx, taken.prepared));
+      writing.catch(() => {}); // handled below, after the next batch is prepared
+      let next: Taken | undefined;
+      let nextError: unknown;
+      if (this.queue.length > 0 && this.queue[0]!.seq <= until) {
+        try {
+          next = await this.takePrepared();
+        } catch (err) {
+          nextError = err; // its records are back in the queue; this batch may still commit
+        }
+      }
+      let leafIndexes: number[];
+      try {
+        leafIndexes = await writing;
+      } catch (err) {
+        if (next) this.queue = [...next.batch, ...this.queue]; // prepared, never attempted
+        this.failed(taken, err);
+        throw err;
+      }
+      if (this.queue.length === 0 && !next) this.isolating = false;
+      this.failures = 0;
+      for (const [i, p] of taken.batch.entries()) {
+        p.durable?.resolve({
+          record_id: p.recordId,
+          leaf_index: leafIndexes[i]!,
+          leaf_hash: taken.prepared[i]!.hash.toString('base64'),
+        });
+      }
+      this.options.onCommitted?.();
+      if (nextError !== undefined) throw nextError;
+      current = next;
+    }
     if (this.queue.length >= this.maxBatch) this.kick();
   }
 }

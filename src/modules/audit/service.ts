@@ -69,23 +69,34 @@ function headJson(h: TreeHeadRow): SignedTreeHeadJson {
 /** The API form of a stored row: the hashed record while it lives, its skeleton once expired. */
 export function toApiRecord(row: RecordRow): AuditRecord {
   if (row.canonical) {
-    const r = JSON.parse(row.canonical.toString('utf8')) as AuditRecord;
-    return { ...r, leaf_index: row.leaf_index, status: 'active' };
+    const r = parseHashed(row.canonical);
+    if (r) return { ...r, leaf_index: row.leaf_index, status: 'active' };
   }
+  // Expired, or bytes that are no longer a record (changed in the database: POST /verify says so);
+  // either way the listing still reads, from the query columns.
   return {
     record_id: row.record_id,
     tenant_id: row.tenant_id,
     leaf_index: row.leaf_index,
-    status: 'expired',
+    status: row.canonical ? 'active' : 'expired',
     product: row.product,
     event_type: row.event_type,
-    actor: null,
-    resource_id: null,
+    actor: row.actor,
+    resource_id: row.resource_id,
     action: row.action,
     outcome: row.outcome,
     timestamp: iso(row.occurred_at),
     metadata: null,
   };
+}
+
+function parseHashed(bytes: Buffer): AuditRecord | undefined {
+  try {
+    const r = JSON.parse(bytes.toString('utf8')) as unknown;
+    return r !== null && typeof r === 'object' && !Array.isArray(r) ? (r as AuditRecord) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function encodeCursor(leafIndex: number): string {
@@ -157,7 +168,9 @@ export function createAuditService(deps: AuditServiceDeps) {
   async function listRecords(tenantId: string, q: ListLogsQuery) {
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     if (q.from && q.to && Date.parse(q.from) > Date.parse(q.to))
-      throw AuditProblems.invalidRange.create('from must not be after to', { field: 'query.from' });
+      throw AuditProblems.invalidRange.create(`from (${q.from}) must not be after to (${q.to})`, {
+        field: 'query.from',
+      });
     const rows = await db.withTenant(tenantId, (trx) =>
       store.listRecords(
         trx,
@@ -184,13 +197,31 @@ export function createAuditService(deps: AuditServiceDeps) {
     };
   }
 
+  const proofKeys = (leafIndex: number, treeSize: number): SubtreeKey[] => [
+    { level: 0, index: leafIndex },
+    ...inclusionProofKeys(leafIndex, treeSize),
+  ];
+
   async function getRecordWithProof(tenantId: string, recordId: string) {
-    const row = await db.withTenant(tenantId, (trx) => store.findRecord(trx, tenantId, recordId));
-    if (!row) throw AuditProblems.recordNotFound.create(`no audit record ${recordId} in this tenant’s log`);
-    let head = await db.withTenant(tenantId, (trx) => store.latestHead(trx, tenantId));
-    if (!head || head.tree_size <= row.leaf_index) head = await currentHead(tenantId);
-    const keys = [{ level: 0, index: row.leaf_index }, ...inclusionProofKeys(row.leaf_index, head.tree_size)];
-    const hashes = await db.withTenant(tenantId, (trx) => nodes(trx, tenantId, keys));
+    // One transaction (record, head, O(log n) hashes) on the common path: a proof is a hot read.
+    const found = await db.withTenant(tenantId, async (trx) => {
+      const row = await store.findRecord(trx, tenantId, recordId);
+      if (!row) return undefined;
+      const head = await store.latestHead(trx, tenantId);
+      if (!head || head.tree_size <= row.leaf_index) return { row, head: undefined, hashes: undefined };
+      return { row, head, hashes: await nodes(trx, tenantId, proofKeys(row.leaf_index, head.tree_size)) };
+    });
+    if (!found) throw AuditProblems.recordNotFound.create(`no audit record ${recordId} in this tenant’s log`);
+    const { row } = found;
+    let { head, hashes } = found;
+    if (!head || !hashes) {
+      // Appended since the last head: sign one now, so the proof is against a head that covers it.
+      const signed = await currentHead(tenantId);
+      head = signed;
+      hashes = await db.withTenant(tenantId, (trx) =>
+        nodes(trx, tenantId, proofKeys(row.leaf_index, signed.tree_size)),
+      );
+    }
     const leaf = hashes.get(subtreeKeyId({ level: 0, index: row.leaf_index }));
     if (!leaf) throw new MerkleError('missing_hash', `leaf hash of ${row.leaf_index} is missing`);
     return {
@@ -210,12 +241,18 @@ export function createAuditService(deps: AuditServiceDeps) {
 
   async function treeHead(tenantId: string, treeSize?: number): Promise<SignedTreeHeadJson> {
     if (treeSize === undefined) return headJson(await currentHead(tenantId));
-    const head = await db.withTenant(tenantId, (trx) => store.headAt(trx, tenantId, treeSize));
-    if (!head)
-      throw AuditProblems.treeHeadNotFound.create(`no signed tree head of size ${treeSize}`, {
+    const [head, size] = await db.withTenant(tenantId, async (trx) => [
+      await store.headAt(trx, tenantId, treeSize),
+      await store.logSize(trx, tenantId),
+    ]);
+    if (head) return headJson(head);
+    if (treeSize > size)
+      throw AuditProblems.invalidRange.create(`tree_size ${treeSize} is past the log's size (${size})`, {
         field: 'query.tree_size',
       });
-    return headJson(head);
+    throw AuditProblems.treeHeadNotFound.create(`no tree head was signed at size ${treeSize}`, {
+      field: 'query.tree_size',
+    });
   }
 
   async function consistency(tenantId: string, first: number, second: number) {
@@ -223,17 +260,17 @@ export function createAuditService(deps: AuditServiceDeps) {
       throw AuditProblems.invalidRange.create(`first (${first}) must not exceed second (${second})`, {
         field: 'query.first',
       });
-    const latest = await db.withTenant(tenantId, (trx) => store.latestHead(trx, tenantId));
-    const size = latest?.tree_size ?? 0;
-    if (second > size)
+    const { size, hashes } = await db.withTenant(tenantId, async (trx) => {
+      const latest = await store.latestHead(trx, tenantId);
+      const signed = latest?.tree_size ?? 0;
+      if (second > signed) return { size: signed, hashes: undefined };
+      return { size: signed, hashes: await nodes(trx, tenantId, consistencyProofKeys(first, second)) };
+    });
+    if (!hashes)
       throw AuditProblems.invalidRange.create(
         `second (${second}) is past the latest signed tree head (size ${size})`,
-        {
-          field: 'query.second',
-        },
+        { field: 'query.second' },
       );
-    const keys = consistencyProofKeys(first, second);
-    const hashes = await db.withTenant(tenantId, (trx) => nodes(trx, tenantId, keys));
     return {
       first,
       second,
@@ -242,6 +279,8 @@ export function createAuditService(deps: AuditServiceDeps) {
   }
 
   interface EvidenceRange {
+    /** One record (POST /verify {record_id}): a row past the signed tree is checked as an insertion. */
+    recordIndex?: number | undefined;
     fromIndex?: number | undefined;
     toIndex?: number | undefined;
     from?: string | undefined;
@@ -262,21 +301,36 @@ export function createAuditService(deps: AuditServiceDeps) {
       await store.lockLogs(trx, [tenantId]);
       await signIn(trx, tenantId);
       const last = (await store.latestHead(trx, tenantId))!;
+      const byTime = range.from !== undefined || range.to !== undefined;
       let fromIndex = range.fromIndex ?? 0;
-      let toIndex = Math.min(range.toIndex ?? last.tree_size, last.tree_size);
-      if (range.from !== undefined || range.to !== undefined) {
+      let toIndex = range.toIndex ?? last.tree_size;
+      if (range.recordIndex !== undefined) {
+        fromIndex = Math.min(range.recordIndex, last.tree_size);
+        toIndex = Math.min(range.recordIndex + 1, last.tree_size);
+      } else if (byTime) {
         const found = await store.leafRangeForTime(trx, tenantId, range.from, range.to);
-        fromIndex = found?.from ?? last.tree_size;
+        fromIndex = Math.min(found?.from ?? last.tree_size, last.tree_size);
         toIndex = Math.min(found?.to ?? last.tree_size, last.tree_size);
+      } else {
+        for (const [name, value] of [
+          ['from_index', fromIndex],
+          ['to_index', toIndex],
+        ] as const) {
+          if (value > last.tree_size)
+            throw AuditProblems.invalidRange.create(
+              `${name} ${value} is past the end of the log (tree size ${last.tree_size})`,
+              { field: `body.${name}` },
+            );
+        }
+        if (fromIndex > toIndex)
+          throw AuditProblems.invalidRange.create(`from_index ${fromIndex} is past to_index ${toIndex}`, {
+            field: 'body.from_index',
+          });
       }
-      if (fromIndex > toIndex)
-        throw AuditProblems.invalidRange.create(`from_index ${fromIndex} is past to_index ${toIndex}`, {
-          field: 'from_index',
-        });
       if (toIndex - fromIndex > MAX_EVIDENCE_RECORDS)
         throw AuditProblems.tooLarge.create(
           `the range holds ${toIndex - fromIndex} records; at most ${MAX_EVIDENCE_RECORDS} per request`,
-          { field: range.from !== undefined || range.to !== undefined ? 'to' : 'to_index' },
+          { field: byTime ? 'query.to' : 'body.to_index' },
         );
       // A range reaching the head also takes rows past it: those can only be insertions.
       const rows =
@@ -400,15 +454,16 @@ export function createAuditService(deps: AuditServiceDeps) {
       const row = await db.withTenant(tenantId, (trx) => store.findRecord(trx, tenantId, body.record_id!));
       if (!row)
         throw AuditProblems.recordNotFound.create(`no audit record ${body.record_id} in this tenant’s log`);
-      range = { fromIndex: row.leaf_index, toIndex: row.leaf_index + 1 };
+      range = { recordIndex: row.leaf_index };
     } else if (
       body.from_index !== undefined &&
       body.to_index !== undefined &&
       body.from_index > body.to_index
     ) {
-      throw AuditProblems.invalidRange.create('from_index must not exceed to_index', {
-        field: 'body.from_index',
-      });
+      throw AuditProblems.invalidRange.create(
+        `from_index (${body.from_index}) must not exceed to_index (${body.to_index})`,
+        { field: 'body.from_index' },
+      );
     }
     const { pkg, rows } = await buildEvidence(tenantId, range);
     return verifyEvidence(pkg, { publicKey: deps.key().publicKey, checkRecord: columnsCheck(rows) });
@@ -419,7 +474,9 @@ export function createAuditService(deps: AuditServiceDeps) {
     range: { from?: string; to?: string },
   ): Promise<EvidencePackage> {
     if (range.from && range.to && Date.parse(range.from) > Date.parse(range.to))
-      throw AuditProblems.invalidRange.create('from must not be after to', { field: 'query.from' });
+      throw AuditProblems.invalidRange.create(`from (${range.from}) must not be after to (${range.to})`, {
+        field: 'query.from',
+      });
     return (await buildEvidence(tenantId, range)).pkg;
   }
 
@@ -437,7 +494,7 @@ export function createAuditService(deps: AuditServiceDeps) {
     if (kinds) {
       const unknown = kinds.find((k) => !(PII_KINDS as readonly string[]).includes(k));
       if (unknown !== undefined)
-        throw AuditProblems.invalidRecord.create(
+        throw AuditProblems.invalidSettings.create(
           `unknown redaction kind ${JSON.stringify(unknown)}; known: ${PII_KINDS.join(', ')}`,
           { field: 'body.redaction_kinds' },
         );
@@ -473,8 +530,9 @@ export function createAuditService(deps: AuditServiceDeps) {
     return total;
   }
 
-  async function periodStats(tenantId: string, from: string, to: string) {
-    return db.withTenant(tenantId, (trx) => store.periodStats(trx, tenantId, from, to));
+  /** Counts of the period's records among the first `treeSize` leaves (those a signed head covers). */
+  async function periodStats(tenantId: string, from: string, to: string, treeSize: number) {
+    return db.withTenant(tenantId, (trx) => store.periodStats(trx, tenantId, from, to, treeSize));
   }
 
   return {

@@ -356,12 +356,13 @@ export async function expireRecords(
   return Number(res.numAffectedRows ?? 0);
 }
 
-/** Counts for the compliance report, in one pass over the period. */
+/** Counts for the compliance report, in one pass over the period, of the first `treeSize` leaves. */
 export async function periodStats(
   ex: Executor,
   tenantId: string,
   from: string,
   to: string,
+  treeSize: number,
 ): Promise<{ product: string; event_type: string; outcome: string | null; n: number; expired: number }[]> {
   const res = await sql<{
     product: string;
@@ -371,7 +372,8 @@ export async function periodStats(
     expired: number;
   }>`
     select product, event_type, outcome, count(*)::int as n, count(expired_at)::int as expired
-    from audit.records where tenant_id = ${tenantId} and occurred_at >= ${from}::timestamptz and occurred_at < ${to}::timestamptz
+    from audit.records where tenant_id = ${tenantId} and leaf_index < ${treeSize}
+      and occurred_at >= ${from}::timestamptz and occurred_at < ${to}::timestamptz
     group by product, event_type, outcome order by product, event_type, outcome limit 10000`.execute(ex);
   return res.rows.map((r) => ({ ...r, n: Number(r.n), expired: Number(r.expired) }));
 }

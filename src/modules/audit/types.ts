@@ -253,6 +253,9 @@ export const SettingsBody = Type.Object(
         Type.String({ pattern: RECORD_LIMITS.productPattern }),
         Type.Integer({ minimum: 1, maximum: 36_500 }),
         {
+          // A key that is not a product name must be refused, not stored unmatched.
+          additionalProperties: false,
+          maxProperties: 64,
           description: 'Days a product’s record payloads are kept, overriding the defaults',
         },
       ),
@@ -287,3 +290,48 @@ export const ComplianceQuery = Type.Object(
   { additionalProperties: false },
 );
 export type ComplianceQuery = Static<typeof ComplianceQuery>;
+
+const Counts = Type.Record(Type.String(), Type.Integer());
+
+export const ComplianceReportResponse = Type.Object(
+  {
+    framework: Type.String(),
+    framework_name: Type.String(),
+    tenant_id: Type.String(),
+    period: Type.Object({ from: Type.String(), to: Type.String() }),
+    generated_at: Type.String({ format: 'date-time' }),
+    tree_head: Type.Ref('AuditSignedTreeHead'),
+    summary: Type.Object({
+      records: Type.Integer(),
+      expired_records: Type.Integer(),
+      by_product: Counts,
+      by_outcome: Counts,
+      denials: Type.Integer(),
+      evidence: Type.Object({
+        access_changes: Type.Integer(),
+        approvals: Type.Integer(),
+        policy_changes: Type.Integer(),
+        denials: Type.Integer(),
+        incidents: Type.Integer(),
+      }),
+    }),
+    controls: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        title: Type.String(),
+        status: Type.Union([Type.Literal('evidence_present'), Type.Literal('no_evidence_in_period')]),
+        records: Type.Integer(),
+        event_types: Counts,
+      }),
+    ),
+    redaction: Type.Object({
+      kinds: Type.Union([Type.Array(Type.String()), Type.Literal('all'), Type.Literal('off')]),
+    }),
+    retention_days: Counts,
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Counts of the period’s records under the framework’s controls, among the leaves the signed `tree_head` covers',
+  },
+);

@@ -54,8 +54,10 @@ export interface TokenCache {
    */
   verify(token: string, options: VerifyTokenOptions): VerifyResult;
   /** Evicts every cached token with this id and refuses to cache it again until `until` (unix seconds;
-   * pass the token's not_after, or an upper bound on token lifetime when it is not known). */
-  revoke(tokenId: string, until: number): void;
+   * pass the token's not_after, or an upper bound on token lifetime when it is not known). Returns false
+   * when the id could not be remembered (the revocation memory is full of unexpired ids): the caller
+   * must then check revocation elsewhere until `until`, or it would accept the token on a cold path. */
+  revoke(tokenId: string, until: number): boolean;
   /** Evicts every token of a tenant (its root key was rotated or the tenant removed). */
   forgetTenant(tenant: string): void;
   /** Drops every cached token; revocations are kept. */
@@ -214,8 +216,9 @@ class VerifiedTokenCache implements TokenCache {
     if (this.count > this.maxEntries && this.tail !== undefined) this.remove(this.tail);
   }
 
-  revoke(tokenId: string, until: number): void {
+  revoke(tokenId: string, until: number): boolean {
     const now = this.clock();
+    let remembered = true;
     if (until > now) {
       const known = this.revoked.get(tokenId);
       if (known === undefined && this.revoked.size >= this.maxRevoked) this.prune(now);
@@ -224,9 +227,11 @@ class VerifiedTokenCache implements TokenCache {
       } else {
         // Cannot remember it, so an in-flight verification could re-insert it: store nothing for now.
         this.storesBlocked = true;
+        remembered = false;
       }
     }
     this.evictWhere((e) => e.tokenId === tokenId);
+    return remembered;
   }
 
   forgetTenant(tenant: string): void {

@@ -9,12 +9,17 @@
  * | --------- | ---------------------------------------------------------------------------------------- |
  * | operator  | everything, including the operator-only permissions below (deployment operator token)    |
  * | owner     | `*`: every tenant permission                                                             |
- * | admin     | tenants:read/update, apikeys:*, users:*, agents:*, delegations:*, policies:*, approvals:*, audit:read/write/verify |
+ * | admin     | tenants:read/update, apikeys:*, users:*, agents:*, delegations:*, policies:*, oversight:evaluate, approvals:*, audit:read/write/verify |
  * | approver  | tenants:read, users:read, agents:read, delegations:read, policies:read, approvals:*, audit:read |
  * | auditor   | tenants:read, users:read, apikeys:read, agents:read, delegations:read, policies:read, approvals:read, audit:read/verify |
- * | developer | tenants:read, apikeys:read/create, agents:*, delegations:*, policies:read/simulate, approvals:read, audit:read |
+ * | developer | tenants:read, apikeys:read/create, agents:*, delegations:*, policies:read/simulate/create/propose, oversight:evaluate, approvals:read, audit:read |
  * | viewer    | tenants:read, agents:read, delegations:read, policies:read, approvals:read                |
- * | agent     | agents:read (agent principals only; never given to a user or key; modules whose routes agents call add their permission here) |
+ * | agent     | agents:read, oversight:evaluate, delegations:verify (agent principals only; never given to a user or key; modules whose routes agents call add their permission here) |
+ *
+ * Policy permissions (issue 6): authors (developer) create drafts and propose them
+ * (`policies:create`, `policies:propose`), run tests and simulations (`policies:simulate`);
+ * admins also enforce, roll back and revoke (`policies:enforce`, `policies:revoke`) and publish
+ * templates (`policies:publish`), all through `policies:*`. `oversight:evaluate` asks for a decision.
  *
  * Every role also holds `auth:self` (log out, read one's own identity) and `audit:key` (the public
  * key that signs audit tree heads).
@@ -49,6 +54,7 @@ export const ROLE_GRANTS: Readonly<Record<Role, readonly string[]>> = {
     'agents:*',
     'delegations:*',
     'policies:*',
+    'oversight:evaluate',
     'approvals:*',
     'audit:read',
     'audit:write',
@@ -88,6 +94,9 @@ export const ROLE_GRANTS: Readonly<Record<Role, readonly string[]>> = {
     'delegations:*',
     'policies:read',
     'policies:simulate',
+    'policies:create',
+    'policies:propose',
+    'oversight:evaluate',
     'approvals:read',
     'audit:read',
   ],
@@ -104,7 +113,13 @@ export const ROLE_GRANTS: Readonly<Record<Role, readonly string[]>> = {
 
 /** The role of agent principals (RFC 9421-signed requests). Not one of ROLES: no user or key holds it. */
 export const AGENT_ROLE = 'agent';
-const AGENT_GRANTS: readonly string[] = ['auth:self', 'audit:key', 'agents:read'];
+const AGENT_GRANTS: readonly string[] = [
+  'auth:self',
+  'audit:key',
+  'agents:read',
+  'oversight:evaluate',
+  'delegations:verify',
+];
 
 const PERMISSION_RE = /^[a-z][a-z0-9_-]*:([a-z][a-z0-9_-]*|\*)$/;
 

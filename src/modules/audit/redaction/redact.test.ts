@@ -324,7 +324,7 @@ describe('bounds', () => {
     ];
     const fastest = (text: string): number => {
       let best = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 7; i++) {
         const t0 = performance.now();
         redactor.redactString(text);
         best = Math.min(best, performance.now() - t0);

@@ -9,9 +9,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { mintDelegation, registerAgent } from '../../../../test/support/authz-fixtures.js';
+import {
+  createKey,
+  type OnboardedTenant,
+  onboardTenant,
+} from '../../../../test/support/identity-fixtures.js';
 import { drivers, useWarden } from '../../../../test/support/warden.js';
 import { OPERATOR_ONLY } from '../roles.js';
-import { createKey, type OnboardedTenant, onboardTenant } from '../../../../test/support/identity-fixtures.js';
 
 interface JsonSchema {
   type?: string | string[];
@@ -59,7 +64,10 @@ function sample(s: JsonSchema | undefined, name = ''): unknown {
       const fixed = s.pattern ? /^\^\[([^\]]+)\]\{(\d+)\}\$$/.exec(s.pattern) : null;
       if (fixed)
         return fixed[1]!.includes('a-f') ? 'a'.repeat(Number(fixed[2])) : 'A'.repeat(Number(fixed[2]));
-      return 'walk sample value'.padEnd(s.minLength ?? 0, 'x');
+      const plain = 'walk sample value'.padEnd(s.minLength ?? 0, 'x');
+      if (!s.pattern) return plain;
+      const re = new RegExp(s.pattern, 'u');
+      return ['walk-sample', 'walksample', 'a', randomUUID(), plain].find((c) => re.test(c)) ?? plain;
     }
     default:
       return {};
@@ -68,9 +76,11 @@ function sample(s: JsonSchema | undefined, name = ''): unknown {
 
 /** An id of the param's shape that names nothing. */
 function unknownId(param: JsonSchema | undefined): string {
+  if (param?.type === 'integer') return '1';
   if (param?.format === 'uuid' || !param?.pattern) return randomUUID();
-  if (param.pattern.includes('{64}')) return randomBytes(32).toString('hex');
-  return String(sample(param));
+  const re = new RegExp(param.pattern, 'u');
+  const candidates = [randomUUID(), randomBytes(32).toString('hex'), String(sample(param))];
+  return candidates.find((c) => re.test(c)) ?? String(sample(param));
 }
 
 for (const driver of drivers()) {
@@ -79,11 +89,19 @@ for (const driver of drivers()) {
     let a: OnboardedTenant;
     let b: OnboardedTenant;
     let spareKeyOfA: string;
+    let delegationOfA: { id: string; token: string };
 
     it('prepares tenants A and B', async () => {
       a = await onboardTenant(t, 'walkA');
       b = await onboardTenant(t, 'walkB');
       spareKeyOfA = (await createKey(t, a.auth, { name: 'spare', role: 'viewer' })).id;
+      const agentOfA = await registerAgent(t, a.key);
+      const minted = await mintDelegation(t, a.auth, {
+        agent_id: agentOfA.id,
+        actions: ['llm.call'],
+        resources: ['model:*'],
+      });
+      delegationOfA = { id: minted.body.id!, token: minted.body.token! };
     });
 
     it('answers B with 404 for A’s objects on every tenant-scoped route with an id', async () => {
@@ -91,6 +109,7 @@ for (const driver of drivers()) {
         '/v1/tenants/': a.tenantId,
         '/v1/api-keys/': spareKeyOfA,
         '/v1/users/': a.ownerId,
+        '/v1/delegations/': delegationOfA.id,
       };
       const doc = (await t.node.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
         paths: Record<
@@ -136,6 +155,25 @@ for (const driver of drivers()) {
         }
       }
       expect(walked.length).toBeGreaterThanOrEqual(7);
+    });
+
+    it('answers B with 404 on routes that name A’s objects in the body', async () => {
+      const cases = [
+        { url: '/v1/delegations/revoke', payload: { token_id: delegationOfA.id } },
+        { url: '/v1/delegations/inspect', payload: { token: delegationOfA.token } },
+      ];
+      for (const c of cases) {
+        const res = await t.node.app.inject({ method: 'POST', headers: b.auth, ...c });
+        expect(res.statusCode, `${c.url}: ${res.body}`).toBe(404);
+        expect(res.json().type).toMatch(/not-found$/);
+        expect(res.body).not.toContain(a.tenantId);
+      }
+      const still = await t.node.app.inject({
+        method: 'GET',
+        url: `/v1/delegations/${delegationOfA.id}`,
+        headers: a.auth,
+      });
+      expect(still.json().status).toBe('active');
     });
 
     it('shows B none of A’s objects on any list route', async () => {

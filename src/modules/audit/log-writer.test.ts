@@ -1,0 +1,200 @@
+/**
+ * The in-process interface (issue 5 item 4): `append` is an enqueue, batches commit in one
+ * transaction each, `flush`/`appendDurable` give durability, `stop` flushes, and a failed batch
+ * leaves the tree as it was and is retried.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDatabase } from '../../../test/support/db.js';
+import { drivers } from '../../../test/support/drivers.js';
+import { MASTER_KEY } from '../../../test/support/warden.js';
+import { systemClock } from '../../platform/clock.js';
+import { ProblemError } from '../../platform/http/problem.js';
+import { parseMasterKeys, SecretsStore } from '../../platform/secrets.js';
+import { type AuditAppend, type AuditModule, createAuditModule } from './index.js';
+
+const rec = (tenant: string, i: number): AuditAppend => ({
+  tenant_id: tenant,
+  product: 'runtime',
+  event_type: 'sandbox.created',
+  actor: `agent:a${i % 3}`,
+  resource_id: `sbx-${i}`,
+  action: 'create',
+  outcome: 'success',
+  metadata: { i },
+});
+
+for (const driver of drivers()) {
+  describe(`audit in-process append (${driver.name})`, () => {
+    const t = useDatabase(driver);
+    let audit: AuditModule;
+    const build = (options: { flushIntervalMs?: number; maxBatch?: number; maxBuffered?: number } = {}) =>
+      createAuditModule({
+        db: t.db,
+        clock: systemClock,
+        secrets: new SecretsStore(t.db, parseMasterKeys(MASTER_KEY)),
+        log: pino({ level: 'silent' }),
+        ...options,
+      });
+    const countOf = async (tenant: string) =>
+      Number(
+        (
+          await sql<{
+            n: number;
+          }>`select count(*)::int as n from audit.records where tenant_id = ${tenant}`.execute(t.db.kysely)
+        ).rows[0]!.n,
+      );
+
+    beforeAll(async () => {
+      // A long interval: nothing is written until a batch fills or someone flushes.
+      audit = build({ flushIntervalMs: 60_000, maxBatch: 5000 });
+      await audit.start!();
+    });
+    afterAll(async () => {
+      await audit?.stop?.();
+    });
+
+    it('returns a record id at once and writes nothing until the flush', async () => {
+      const tenant = randomUUID();
+      const id = audit.append(rec(tenant, 0));
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/); // UUIDv7
+      expect(await countOf(tenant)).toBe(0);
+      await audit.flush();
+      expect(await countOf(tenant)).toBe(1);
+      const got = await audit.service.getRecordWithProof(tenant, id);
+      expect(got.record).toMatchObject({ record_id: id, leaf_index: 0, status: 'active' });
+    });
+
+    it('refuses a bad record at append time, naming the field', () => {
+      expect(() => audit.append({ ...rec(randomUUID(), 0), product: 'Bad Product' })).toThrowError(
+        expect.objectContaining({ type: '/problems/audit-invalid-record', extra: { field: 'product' } }),
+      );
+      expect(() => audit.append({ ...rec(randomUUID(), 0), metadata: { n: Number.NaN } })).toThrowError(
+        expect.objectContaining({ type: '/problems/audit-invalid-record' }),
+      );
+    });
+
+    it('writes 12,000 records of three tenants in batches: gap-free leaf indexes, every log verifies', async () => {
+      const tenants = [randomUUID(), randomUUID(), randomUUID()];
+      const ids: string[][] = [[], [], []];
+      for (let i = 0; i < 12_000; i++) ids[i % 3]!.push(audit.append(rec(tenants[i % 3]!, i)));
+      await audit.flush();
+      for (const [k, tenant] of tenants.entries()) {
+        const rows = await sql<{ leaf_index: number; record_id: string }>`select leaf_index, record_id
+          from audit.records where tenant_id = ${tenant} order by leaf_index`.execute(t.db.kysely);
+        expect(rows.rows.map((r) => Number(r.leaf_index))).toEqual([...Array(4000).keys()]);
+        expect(rows.rows.map((r) => r.record_id)).toEqual(ids[k]); // append order is leaf order
+        const report = await audit.service.verify(tenant, {});
+        expect(report).toMatchObject({ ok: true, checked: { records: 4000, full_root_recomputed: true } });
+      }
+    });
+
+    it('appendDurable resolves once the record is committed, with its leaf index and hash', async () => {
+      const tenant = randomUUID();
+      const first = await audit.appendDurable(rec(tenant, 1));
+      const second = await audit.appendDurable(rec(tenant, 2));
+      expect([first.leaf_index, second.leaf_index]).toEqual([0, 1]);
+      expect(await countOf(tenant)).toBe(2);
+      const got = await audit.service.getRecordWithProof(tenant, second.record_id);
+      expect(got.leaf_hash).toBe(second.leaf_hash);
+    });
+
+    it('refuses with audit-buffer-full (503, Retry-After) when the database is not keeping up', async () => {
+      const small = build({ flushIntervalMs: 60_000, maxBatch: 1000, maxBuffered: 5 });
+      await small.start!();
+      const tenant = randomUUID();
+      for (let i = 0; i < 5; i++) small.append(rec(tenant, i));
+      let refused: unknown;
+      try {
+        small.append(rec(tenant, 5));
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toBeInstanceOf(ProblemError);
+      expect(refused).toMatchObject({
+        status: 503,
+        type: '/problems/audit-buffer-full',
+        headers: { 'retry-after': '1' },
+      });
+      // Clean shutdown writes what was buffered.
+      await small.stop!();
+      expect(await countOf(tenant)).toBe(5);
+    });
+
+    it('leaves the tree untouched when a batch fails, keeps the records queued, lets other tenants through, and writes them on retry', async () => {
+      const tenant = randomUUID();
+      await audit.appendDurable(rec(tenant, 0));
+      // A stray row at the next leaf index makes the next batch's INSERT fail inside its transaction.
+      await sql`insert into audit.records (tenant_id, leaf_index, record_id, product, event_type, occurred_at)
+        values (${tenant}, 1, ${randomUUID()}, 'x', 'x', now())`.execute(t.db.kysely);
+      const other = randomUUID();
+      const queued = [
+        audit.append(rec(tenant, 1)),
+        audit.append(rec(other, 1)),
+        audit.append(rec(tenant, 2)),
+      ];
+      await expect(audit.flush()).rejects.toThrow();
+      expect(await countOf(other)).toBe(0); // that batch held both tenants
+      // The broken log does not hold up another tenant's records: batches go one tenant at a time.
+      await expect(audit.flush()).rejects.toThrow();
+      await expect(audit.flush()).rejects.toThrow();
+      expect(await countOf(other)).toBe(1);
+      const state = await sql<{
+        tree_size: number;
+      }>`select tree_size from audit.logs where tenant_id = ${tenant}`.execute(t.db.kysely);
+      expect(Number(state.rows[0]!.tree_size)).toBe(1);
+      const nodes = await sql<{
+        n: number;
+      }>`select count(*)::int as n from audit.nodes where tenant_id = ${tenant}`.execute(t.db.kysely);
+      expect(Number(nodes.rows[0]!.n)).toBe(1); // only leaf 0's hash
+      await sql`delete from audit.records where tenant_id = ${tenant} and leaf_index = 1`.execute(
+        t.db.kysely,
+      );
+      await audit.flush();
+      const rows = await sql<{
+        record_id: string;
+      }>`select record_id from audit.records where tenant_id = ${tenant}
+        and leaf_index >= 1 order by leaf_index`.execute(t.db.kysely);
+      expect(rows.rows.map((r) => r.record_id)).toEqual([queued[0], queued[2]]);
+      expect((await audit.service.verify(tenant, {})).ok).toBe(true);
+      expect((await audit.service.verify(other, {})).ok).toBe(true);
+    });
+
+    it('appends an outbox record exactly once, with the event id as record id', async () => {
+      const tenant = randomUUID();
+      const consumer = audit.consumers!()[0]!;
+      const event = {
+        id: '01936f6e-0000-7000-8000-00000000abcd',
+        topic: 'audit.record',
+        tenantId: tenant,
+        createdAt: new Date().toISOString(),
+        payload: {
+          product: 'identity',
+          event_type: 'api_key.created',
+          actor: 'user:u1',
+          resource_id: 'k1',
+          action: 'create',
+          outcome: 'success',
+          metadata: { note: 'mail jane@example.com' },
+        },
+      };
+      await t.db.transaction((trx) => consumer.handle(event, trx));
+      await t.db.transaction((trx) => consumer.handle(event, trx));
+      expect(await countOf(tenant)).toBe(1);
+      const got = await audit.service.getRecordWithProof(tenant, event.id);
+      expect(got.record).toMatchObject({
+        record_id: event.id,
+        event_type: 'api_key.created',
+        metadata: { note: 'mail [REDACTED:EMAIL]' },
+      });
+      // A payload that is not a record is the producer's bug: the delivery fails (and is retried).
+      await expect(
+        t.db.transaction((trx) =>
+          consumer.handle({ ...event, id: randomUUID(), payload: { product: 'identity' } }, trx),
+        ),
+      ).rejects.toMatchObject({ type: '/problems/audit-invalid-record' });
+    });
+  });
+}

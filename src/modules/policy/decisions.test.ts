@@ -1,0 +1,384 @@
+/**
+ * The decision path in process, on every driver: combining, shadow disagreements, the decision
+ * log, simulation, head invalidation, and failing closed.
+ *
+ * The delegation verifier here is a test double (`fakeDelegationVerifierForUnitTests`): the authz
+ * module's in-process check is not exported yet. It only decides on the action named in the token.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drivers } from '../../../test/support/drivers.js';
+import { MIGRATION_SOURCES } from '../../module-list.js';
+import { ManualClock } from '../../platform/clock.js';
+import { type Database, openDatabase } from '../../platform/db/database.js';
+import { migrate } from '../../platform/db/migrate.js';
+import type { Principal } from '../../platform/http/auth.js';
+import { ProblemError } from '../../platform/http/problem.js';
+import { type AgentFacts, createPolicyModule, type DelegationVerifier, type PolicyModule } from './index.js';
+import { sandboxRules, sandboxTests } from './test/policy-fixtures.js';
+
+/** Test double of the authz check: a token `actions=a,b` allows those actions, anything else is refused. */
+const fakeDelegationVerifierForUnitTests: DelegationVerifier = async (check) => {
+  const m = /^actions=(.+)$/.exec(check.token);
+  if (!m)
+    return { ok: false, reason: 'token_malformed', problemType: '/problems/delegation-token-malformed' };
+  if (!m[1]!.split(',').includes(check.action))
+    return {
+      ok: false,
+      reason: 'action_not_permitted',
+      problemType: '/problems/delegation-action-not-permitted',
+    };
+  return { ok: true, holders: ['user:root', check.agentId] };
+};
+
+const AGENT = 'a'.repeat(64);
+const UNTRUSTED = 'b'.repeat(64);
+
+for (const driver of drivers()) {
+  describe(`decisions in process (${driver.name})`, () => {
+    let db: Database;
+    let url: string | undefined;
+    const clock = new ManualClock(Date.UTC(2026, 2, 2, 10, 0, 0));
+    const agents = new Map<string, AgentFacts>([
+      [AGENT, { id: AGENT, tier: 'premium', trust_level: 'trusted', metadata: { team: 'ml' } }],
+      [UNTRUSTED, { id: UNTRUSTED, tier: 'basic', trust_level: 'untrusted', metadata: {} }],
+    ]);
+    let failAgents = false;
+    let policy: PolicyModule;
+    const tenantId = randomUUID();
+    const admin: Principal = { kind: 'user', id: 'u1', tenantId, roles: ['admin'] };
+    const agentCaller = (id = AGENT): Principal => ({ kind: 'agent', id, tenantId, roles: ['agent'] });
+
+    beforeAll(async () => {
+      url = await driver.createDatabase();
+      db = await openDatabase({ url, dataDir: 'memory://' });
+      await migrate(db, MIGRATION_SOURCES);
+      policy = createPolicyModule({
+        db,
+        clock,
+        log: pino({ level: 'silent' }),
+        onEventsCommitted: () => {},
+        verifyDelegation: fakeDelegationVerifierForUnitTests,
+        agents: async (t, id) => {
+          if (failAgents) throw new Error('identity is down');
+          return t === tenantId ? agents.get(id) : undefined;
+        },
+      });
+    });
+    afterAll(async () => {
+      await policy?.decisions.stop();
+      await db?.close();
+      await driver.dropDatabase(url);
+    });
+
+    const ask = (action: string, context: Record<string, unknown> = {}, caller = agentCaller()) =>
+      policy.evaluate({
+        tenantId,
+        caller,
+        action,
+        resource: { id: 'sandbox:new' },
+        context,
+        delegation: { token: `actions=${action}` },
+      });
+
+    async function activate(rules = sandboxRules, tests = sandboxTests) {
+      const name = `p-${randomUUID()}`;
+      const { policy: p } = await policy.policies.createPolicy(admin, tenantId, { name, rules, tests });
+      await policy.policies.propose(admin, tenantId, p.id, 1, 'test');
+      await policy.policies.enforce(admin, tenantId, p.id, 1, { reason: 'test' });
+      return p.id;
+    }
+
+    it('denies everything while the tenant has no active policy', async () => {
+      const d = await ask('sandbox.create');
+      expect(d).toMatchObject({ decision: 'deny', rule_ids: [], policy: null });
+      expect(d.reasons[0]).toMatch(/no active policy/);
+    });
+
+    it('answers allow, pending_approval and deny with reasons, rules, version and decision id', async () => {
+      const policyId = await activate();
+      const allow = await ask('sandbox.create', { estimated_cost: 5 });
+      expect(allow).toMatchObject({
+        decision: 'allow',
+        rule_ids: ['sandboxes'],
+        reasons: ['sandboxes are allowed'],
+        policy: { policy_id: policyId, version: 1 },
+        approval_id: null,
+        approval: null,
+      });
+      expect(allow.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+      const pending = await ask('sandbox.create', { estimated_cost: 80 });
+      expect(pending).toMatchObject({
+        decision: 'pending_approval',
+        rule_ids: ['costly-sandbox'],
+        approval: { rule_id: 'costly-sandbox', spec: { sla_seconds: 3600 } },
+        approval_id: null,
+      });
+      const denied = await ask('sandbox.exec', {}, agentCaller(UNTRUSTED));
+      expect(denied).toMatchObject({ decision: 'deny', rule_ids: ['no-untrusted-exec'] });
+      expect(denied.risk.factors.map((f) => f.name)).toEqual([
+        'untrusted_agent',
+        'delegation_depth',
+        'destructive_action',
+      ]);
+      const defaultDeny = await ask('llm.call');
+      expect(defaultDeny).toMatchObject({ decision: 'deny', rule_ids: [] });
+    });
+
+    it('sees the delegation chain as `principal` and the computed risk as `risk`', async () => {
+      await activate(
+        [
+          {
+            id: 'deep',
+            when: 'principal.depth > 0 && principal.chain[0] == "user:root"',
+            effect: 'deny',
+            reason: 'delegated',
+          },
+          { id: 'all', when: 'true', effect: 'allow', reason: 'ok' },
+        ],
+        [],
+      );
+      expect((await ask('llm.call')).rule_ids).toEqual(['deep']);
+      await activate(
+        [
+          { id: 'risky', when: 'risk.score >= 60', effect: 'deny', reason: 'too risky' },
+          { id: 'all', when: 'true', effect: 'allow', reason: 'ok' },
+        ],
+        [],
+      );
+      expect((await ask('llm.call')).decision).toBe('allow');
+      const risky = await ask('sandbox.create', { privileged: true, egress: 'external', estimated_cost: 80 });
+      expect(risky).toMatchObject({ decision: 'deny', rule_ids: ['risky'] });
+      expect(risky.risk.score).toBe(5 + 25 + 20 + 20);
+    });
+
+    it('fails closed on a rule that cannot be evaluated: a deny matches, an allow does not', async () => {
+      await activate(
+        [
+          { id: 'bad-deny', actions: ['x.deny'], when: 'context.missing > 1.0', effect: 'deny', reason: 'd' },
+          { id: 'bad-allow', when: 'context.missing > 1.0', effect: 'allow', reason: 'a' },
+        ],
+        [],
+      );
+      const denied = await ask('x.deny');
+      expect(denied).toMatchObject({ decision: 'deny', rule_ids: ['bad-deny'] });
+      expect(denied.errors.map((e) => e.rule_id)).toEqual(['bad-deny']);
+      const notAllowed = await ask('x.other');
+      expect(notAllowed).toMatchObject({ decision: 'deny', rule_ids: [] });
+      expect(notAllowed.errors).toEqual([expect.objectContaining({ rule_id: 'bad-allow' })]);
+    });
+
+    it('refuses a request outside the token with the verifier’s problem type, and audits it', async () => {
+      const err = await policy
+        .evaluate({
+          tenantId,
+          caller: agentCaller(),
+          action: 'sandbox.exec',
+          resource: { id: 'sandbox:1' },
+          delegation: { token: 'actions=llm.call' },
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProblemError);
+      expect(err).toMatchObject({ status: 403, type: '/problems/delegation-action-not-permitted' });
+      await policy.flush();
+      const refused = await db.kysely
+        .selectFrom('platform.outbox')
+        .select('payload')
+        .where('tenant_id', '=', tenantId)
+        .where(sql<boolean>`payload->>'event_type' = 'decision.refused'`)
+        .execute();
+      expect(refused.map((r) => (r.payload as { metadata: { reason: string } }).metadata.reason)).toContain(
+        'action_not_permitted',
+      );
+    });
+
+    it('refuses oversized context, a foreign agent and an unknown agent', async () => {
+      const big = { blob: 'x'.repeat(20_000) };
+      await expect(ask('llm.call', big)).rejects.toMatchObject({
+        type: '/problems/decision-context-too-large',
+      });
+      let deep: Record<string, unknown> = {};
+      for (let i = 0; i < 12; i++) deep = { d: deep };
+      await expect(ask('llm.call', deep)).rejects.toMatchObject({
+        type: '/problems/decision-context-too-large',
+      });
+      await expect(
+        policy.evaluate({
+          tenantId,
+          caller: agentCaller(),
+          agentId: UNTRUSTED,
+          action: 'llm.call',
+          resource: { id: 'r' },
+          delegation: { token: 'actions=llm.call' },
+        }),
+      ).rejects.toMatchObject({ type: '/problems/decision-agent-mismatch' });
+      await expect(ask('llm.call', {}, agentCaller('c'.repeat(64)))).rejects.toMatchObject({
+        type: '/problems/decision-agent-unknown',
+      });
+    });
+
+    it('fails closed with a deny when a dependency fails', async () => {
+      failAgents = true;
+      clock.advance(10_000); // past the agent cache
+      try {
+        const d = await ask('llm.call');
+        expect(d).toMatchObject({ decision: 'deny', failure: { type: '/problems/decision-failed-closed' } });
+      } finally {
+        failAgents = false;
+      }
+    });
+
+    it('writes each decision with its input and an audit record; simulation replays them', async () => {
+      const policyId = await activate();
+      clock.advance(10_000);
+      const made = [
+        await ask('sandbox.create', { estimated_cost: 5 }),
+        await ask('sandbox.create', { estimated_cost: 80 }),
+        await ask('sandbox.exec', {}, agentCaller(UNTRUSTED)),
+      ];
+      await policy.flush();
+      const rows = await db.kysely
+        .selectFrom('policy.decisions')
+        .select(['id', 'decision', 'rule_ids', 'input'])
+        .where(
+          'id',
+          'in',
+          made.map((d) => d.decision_id),
+        )
+        .execute();
+      expect(rows).toHaveLength(3);
+      const audit = await db.kysely
+        .selectFrom('platform.outbox')
+        .select('payload')
+        .where('tenant_id', '=', tenantId)
+        .where(sql<boolean>`payload->>'event_type' = 'decision.made'`)
+        .execute();
+      const ids = audit.map((r) => (r.payload as { metadata: { decision_id: string } }).metadata.decision_id);
+      for (const d of made) expect(ids).toContain(d.decision_id);
+
+      // A candidate that requires approval for every sandbox.
+      const v2 = await policy.policies.createVersion(admin, tenantId, policyId, {
+        rules: [{ ...sandboxRules[1]!, when: 'true' }, sandboxRules[2]!],
+      });
+      const sim = await policy.policies.simulate(tenantId, policyId, {
+        version: v2.version,
+        last: 3,
+        max_flips: 10,
+      });
+      expect(sim.replayed).toBe(3);
+      expect(sim.changes).toEqual({ 'allow->pending_approval': 1, 'deny->pending_approval': 1 });
+      expect(sim.flips).toContainEqual(
+        expect.objectContaining({
+          decision_id: made[0]!.decision_id,
+          from: expect.objectContaining({ decision: 'allow', rule_ids: ['sandboxes'] }),
+          to: { decision: 'pending_approval', rule_ids: ['costly-sandbox'] },
+          by_rule: 'costly-sandbox',
+        }),
+      );
+    });
+
+    it('records a shadow version’s disagreements with the active one', async () => {
+      const policyId = await activate();
+      const v2 = await policy.policies.createVersion(admin, tenantId, policyId, {
+        rules: [
+          {
+            id: 'deny-all-sandboxes',
+            actions: ['sandbox.*'],
+            when: 'true',
+            effect: 'deny',
+            reason: 'freeze',
+          },
+        ],
+      });
+      await policy.policies.propose(admin, tenantId, policyId, v2.version, 'freeze candidate');
+      await policy.policies.setShadow(admin, tenantId, policyId, v2.version, {
+        enabled: true,
+        reason: 'try it',
+      });
+      const live = await ask('sandbox.create', { estimated_cost: 5 });
+      expect(live.decision).toBe('allow');
+      await ask('llm.call'); // both deny: no disagreement
+      const report = await policy.policies.shadowReport(tenantId, policyId, v2.version, { limit: 10 });
+      expect(report).toMatchObject({ shadow: true, disagreements_total: 1 });
+      expect(report.items[0]).toMatchObject({
+        decision_id: live.decision_id,
+        active: { decision: 'allow', rule_ids: ['sandboxes'] },
+        shadow: { decision: 'deny', rule_ids: ['deny-all-sandboxes'] },
+      });
+      await policy.policies.setShadow(admin, tenantId, policyId, v2.version, {
+        enabled: false,
+        reason: 'done',
+      });
+      await ask('sandbox.create', { estimated_cost: 5 });
+      expect(
+        (await policy.policies.shadowReport(tenantId, policyId, v2.version, { limit: 10 }))
+          .disagreements_total,
+      ).toBe(1);
+    });
+
+    it('picks up a change made on another node within the poll interval', async () => {
+      await activate();
+      await policy.decisions.start();
+      expect((await ask('sandbox.create', { estimated_cost: 5 })).decision).toBe('allow');
+      // Another node: a second module over the same database enforces a deny-all version.
+      const other = createPolicyModule({
+        db,
+        clock,
+        log: pino({ level: 'silent' }),
+        onEventsCommitted: () => {},
+        verifyDelegation: fakeDelegationVerifierForUnitTests,
+        agents: async (_t, id) => agents.get(id),
+      });
+      const { policy: p } = await other.policies.createPolicy(admin, tenantId, {
+        name: `other-${randomUUID()}`,
+        rules: [{ id: 'freeze', when: 'true', effect: 'deny', reason: 'frozen' }],
+      });
+      await other.policies.propose(admin, tenantId, p.id, 1, 'x');
+      await other.policies.enforce(admin, tenantId, p.id, 1, { reason: 'x' });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await ask('sandbox.create', { estimated_cost: 5 })).rule_ids).toEqual(['freeze']);
+    });
+
+    it('answers in-process callers that verified the token themselves', async () => {
+      const d = await policy.evaluate({
+        tenantId,
+        caller: { kind: 'api_key', id: 'k', tenantId, roles: ['developer'] },
+        agentId: AGENT,
+        action: 'llm.call',
+        resource: { id: 'model:gpt' },
+        delegation: { verifiedBy: 'runtime' },
+      });
+      expect(d.decision).toBe('deny');
+      expect(d.rule_ids).toEqual(['freeze']);
+    });
+  });
+}
+
+describe('a node without a delegation verifier', () => {
+  it('fails every token-carrying decision closed', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    try {
+      await migrate(db, MIGRATION_SOURCES);
+      const tenantId = randomUUID();
+      const m = createPolicyModule({
+        db,
+        clock: new ManualClock(),
+        log: pino({ level: 'silent' }),
+        onEventsCommitted: () => {},
+        agents: async () => ({ id: AGENT, tier: 'basic', trust_level: 'trusted', metadata: {} }),
+      });
+      const d = await m.evaluate({
+        tenantId,
+        caller: { kind: 'agent', id: AGENT, tenantId, roles: ['agent'] },
+        action: 'llm.call',
+        resource: { id: 'r' },
+        delegation: { token: 'anything' },
+      });
+      expect(d).toMatchObject({ decision: 'deny', failure: { type: '/problems/decision-failed-closed' } });
+    } finally {
+      await db.close();
+    }
+  });
+});
