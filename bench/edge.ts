@@ -1,18 +1,48 @@
 /**
  * Edge overhead: a validated, authenticated POST through the full Fastify edge against a bare
  * node:http handler doing the same parse, checks and reply. autocannon at concurrency 8 and 32;
- * each server runs alone in its own process while the load generator runs here.
+ * each server runs in its own process (only one is under load at a time) while the load generator
+ * runs here.
  *
- *   npm run bench -- edge [--seconds 10]
+ * The machines are shared and noisy, so each concurrency runs `--rounds` rounds of bare-then-edge
+ * (edge-then-bare every other round, so neither always runs first); the table shows the median
+ * of each column and the median of the per-round ratios, and the load average is printed.
+ *
+ *   npm run bench -- edge [--seconds 10] [--rounds 3]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 
-const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 10;
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return (i >= 0 && Number(process.argv[i + 1])) || fallback;
+};
+const seconds = arg('--seconds', 10);
+const rounds = arg('--rounds', 3);
 const TOKEN = 'wdn_op_bench_token_0123456789abcdef';
 const body = JSON.stringify({ agent_id: 'agt_5f2c9a', action: 'llm.call', amount: 1250 });
 
-async function startServer(mode: 'edge' | 'bare'): Promise<{ port: number; child: ChildProcess }> {
+type Mode = 'edge' | 'bare';
+interface Result {
+  rps: number;
+  p99: number;
+  /** Server CPU time (user + system) per request, µs; NaN where /proc is missing. */
+  cpu: number;
+}
+
+/** A process's CPU time in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function startServer(mode: Mode): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/edge-server.ts', mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -26,8 +56,8 @@ async function startServer(mode: 'edge' | 'bare'): Promise<{ port: number; child
   return { port, child };
 }
 
-async function load(port: number, connections: number) {
-  const opts = {
+function options(port: number, connections: number) {
+  return {
     url: `http://127.0.0.1:${port}/v1/bench/echo`,
     method: 'POST' as const,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -35,30 +65,63 @@ async function load(port: number, connections: number) {
     connections,
     pipelining: 1,
   };
-  await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, caches
-  const r = await autocannon({ ...opts, duration: seconds });
-  if (r.non2xx > 0 || r.errors > 0) throw new Error(`bad responses: non2xx=${r.non2xx} errors=${r.errors}`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
+async function load(server: { port: number; child: ChildProcess }, connections: number): Promise<Result> {
+  const cpu0 = cpuMs(server.child.pid);
+  const r = await autocannon({ ...options(server.port, connections), duration: seconds });
+  const cpu = ((cpuMs(server.child.pid) - cpu0) * 1000) / r.requests.total;
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`bad responses: non2xx=${r.non2xx} errors=${r.errors}`);
+  return { rps: r.requests.average, p99: r.latency.p99, cpu };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const load1 = () => loadavg()[0]!.toFixed(2);
+
+const started = load1();
+const servers = { bare: await startServer('bare'), edge: await startServer('edge') };
 const rows: string[] = [];
-for (const c of [8, 32]) {
-  const results: Record<string, { rps: number; p50: number; p99: number }> = {};
-  for (const mode of ['bare', 'edge'] as const) {
-    const { port, child } = await startServer(mode);
-    results[mode] = await load(port, c);
-    child.kill();
+const cpuRows: string[] = [];
+try {
+  for (const c of [8, 32]) {
+    // Warm-up: JIT, caches, connection pools on both servers.
+    for (const mode of ['bare', 'edge'] as const) {
+      await autocannon({ ...options(servers[mode].port, c), duration: 2 });
+    }
+    const got: Record<Mode, Result[]> = { bare: [], edge: [] };
+    const ratios: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order: Mode[] = round % 2 === 0 ? ['bare', 'edge'] : ['edge', 'bare'];
+      const r: Partial<Record<Mode, Result>> = {};
+      for (const mode of order) r[mode] = await load(servers[mode], c);
+      got.bare.push(r.bare!);
+      got.edge.push(r.edge!);
+      ratios.push(r.edge!.rps / r.bare!.rps);
+      console.error(
+        `c=${c} round ${round + 1}: bare ${Math.round(r.bare!.rps)} req/s (${r.bare!.cpu.toFixed(1)} µs CPU/req), edge ${Math.round(r.edge!.rps)} req/s (${r.edge!.cpu.toFixed(1)} µs CPU/req), ${((r.edge!.rps / r.bare!.rps) * 100).toFixed(0)} % (load ${load1()})`,
+      );
+    }
+    const m = (mode: Mode, k: keyof Result) => median(got[mode].map((x) => x[k]));
+    cpuRows.push(`c=${c}: bare ${m('bare', 'cpu').toFixed(1)}, edge ${m('edge', 'cpu').toFixed(1)}`);
+    rows.push(
+      `| ${c} | ${Math.round(m('bare', 'rps'))} | ${m('bare', 'p99')} | ${Math.round(m('edge', 'rps'))} | ${m('edge', 'p99')} | ${(median(ratios) * 100).toFixed(0)} % |`,
+    );
   }
-  const ratio = results.edge!.rps / results.bare!.rps;
-  rows.push(
-    `| ${c} | ${Math.round(results.bare!.rps)} | ${results.bare!.p99} | ${Math.round(results.edge!.rps)} | ${results.edge!.p99} | ${(ratio * 100).toFixed(0)} % |`,
-  );
+} finally {
+  servers.bare.child.kill();
+  servers.edge.child.kill();
 }
 console.log(
-  `\nEdge overhead, ${seconds}s per run, ${new Date().toISOString().slice(0, 10)}, node ${process.version}`,
+  `\nEdge overhead, ${rounds} rounds of ${seconds}s per server and concurrency (medians), ${new Date().toISOString().slice(0, 10)}, node ${process.version}, load average ${started} → ${load1()}`,
 );
 console.log(
-  '| concurrency | bare node:http req/s | bare p99 ms | Warden edge req/s | edge p99 ms | edge / bare |',
+  '| concurrency | bare node:http req/s | bare p99 ms | Warden edge req/s | edge p99 ms | edge / bare (median of rounds) |',
 );
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+// Server CPU per request does not depend on which side (server or load generator) is saturated,
+// so it shows the edge's cost even when the machine is busy.
+console.log(`\nServer CPU µs per request (medians): ${cpuRows.join('; ')}`);

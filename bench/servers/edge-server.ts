@@ -1,20 +1,21 @@
 /**
  * The two servers the edge benchmark compares, each run in its own process:
- *   edge  the full Warden edge: request id, load shedding, CORS/helmet, operator auth,
+ *   edge  the full Warden edge: request id, load shedding, security headers, operator auth,
  *         per-principal token bucket (in-process counters), TypeBox validation, permission check,
- *         one JSON log line per request (to /dev/null), Prometheus metrics
+ *         one JSON log line per request through the production logger (redaction on; to
+ *         /dev/null), Prometheus metrics
  *   bare  node:http doing the same parse, the same checks by hand, and the same reply
  * Prints "listening <port>".
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { Type } from 'typebox';
 import { systemClock } from '../../src/platform/clock.js';
 import { MemoryCounters } from '../../src/platform/counters/index.js';
 import { operatorAuthenticator, operatorOnly, secretEquals } from '../../src/platform/http/auth.js';
 import { createEdge, errorResponses } from '../../src/platform/http/edge.js';
 import { HttpMetrics } from '../../src/platform/http/metrics.js';
+import { batchedDestination, createLogger } from '../../src/platform/telemetry/logger.js';
 
 export const TOKEN = 'wdn_op_bench_token_0123456789abcdef';
 const mode = process.argv[2];
@@ -32,7 +33,8 @@ const Body = Type.Object(
 
 if (mode === 'edge') {
   const app = await createEdge({
-    logger: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
+    // The production logger (redaction, ISO time, level labels), batched as on stdout, to /dev/null.
+    logger: createLogger({ level: 'info', destination: batchedDestination('/dev/null') }),
     bodyLimitBytes: 1024 * 1024,
     trustProxy: false,
     corsOrigins: [],

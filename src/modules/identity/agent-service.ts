@@ -179,7 +179,7 @@ export function createAgentService({ db, counters, onEventsCommitted }: AgentSer
         const [createdAt, id] = Buffer.from(query.cursor, 'base64url').toString('utf8').split('|');
         if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f]{64}$/.test(id)) {
           throw AgentProblems.invalidCursor.create('cursor is not a next_cursor of this list', {
-            field: 'query.cursor',
+            field: 'querystring.cursor',
           });
         }
         after = { createdAt, id };

@@ -125,7 +125,7 @@ export function createHumansService(deps: HumansServiceDeps) {
     const after = decodeCursor(cursor);
     if (!after)
       throw IdentityProblems.invalidCursor.create('cursor is not a next_cursor of this list', {
-        field: 'query.cursor',
+        field: 'querystring.cursor',
       });
     return after;
   }

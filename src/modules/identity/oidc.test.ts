@@ -8,12 +8,12 @@ import type { FastifyRequest } from 'fastify';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onboardTenant } from '../../../test/support/identity-fixtures.js';
 import { drivers, useWarden } from '../../../test/support/warden.js';
 import { systemClock } from '../../platform/clock.js';
 import type { WardenConfig } from '../../platform/config.js';
 import { CredentialCache } from './credential-cache.js';
 import { oidcAuthenticator } from './oidc.js';
-import { onboardTenant } from '../../../test/support/identity-fixtures.js';
 
 const AUDIENCE = 'warden-api';
 

@@ -165,7 +165,7 @@ export function createIdentityService({ db, onEventsCommitted, onTenantDeactivat
         after = decodeCursor(query.cursor);
         if (!after)
           throw IdentityProblems.invalidCursor.create('cursor is not a next_cursor of this list', {
-            field: 'query.cursor',
+            field: 'querystring.cursor',
           });
       }
       const rows = await scoped(principal, (trx) =>

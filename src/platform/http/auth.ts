@@ -50,7 +50,25 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  *   const authenticators = [operatorAuthenticator(config.adminToken)];
  */
 export function operatorAuthenticator(adminToken: string): Authenticator {
-  const operator: Principal = { kind: 'operator', id: 'operator', tenantId: null, roles: ['operator'] };
+  // The server builds its authenticator list per request (`authenticators: () => [...]`), so the
+  // last one built is kept: no closure, principal or token Buffer per request for the same token.
+  if (lastOperator?.token === adminToken) return lastOperator.authenticate;
+  const authenticate = buildOperatorAuthenticator(adminToken);
+  lastOperator = { token: adminToken, authenticate };
+  return authenticate;
+}
+
+let lastOperator: { token: string; authenticate: Authenticator } | undefined;
+
+function buildOperatorAuthenticator(adminToken: string): Authenticator {
+  // Shared by every request this authenticator admits: frozen, so no request can change another's.
+  const operator: Principal = Object.freeze({
+    kind: 'operator',
+    id: 'operator',
+    tenantId: null,
+    roles: Object.freeze(['operator']) as string[],
+  });
+  const admitted: AuthResult = Object.freeze({ principal: operator });
   const expected = Buffer.from(adminToken, 'utf8');
   return (request) => {
     const token = bearerToken(request);
@@ -58,9 +76,7 @@ export function operatorAuthenticator(adminToken: string): Authenticator {
     // Equal length first (token lengths are public), then a constant-time compare of the bytes.
     if (!token || token.length !== expected.length) return null;
     const given = Buffer.from(token, 'utf8');
-    return given.length === expected.length && timingSafeEqual(given, expected)
-      ? { principal: operator }
-      : null;
+    return given.length === expected.length && timingSafeEqual(given, expected) ? admitted : null;
   };
 }
 

@@ -5,7 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers } from '../../../test/support/drivers.js';
 import { useWarden } from '../../../test/support/warden.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger, fastRequestLine } from '../telemetry/logger.js';
 
 const [pglite] = drivers();
 
@@ -247,5 +247,26 @@ describe('logging', () => {
     );
     expect(lines.join('')).not.toMatch(/topsecret|hunter2/);
     expect(lines.join('')).toContain('[REDACTED]');
+  });
+
+  it('writes the hand-built request line exactly as pino writes it', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const log = createLogger({ level: 'info', destination: sink });
+    const fields = { method: 'POST', route: '/v1/tenants/:id', status: 201, ms: 1.25 };
+    for (const principal of ['user:usr_"1\\é', undefined]) {
+      log.child({ request_id: 'req-1' }).info({ ...fields, principal }, 'request');
+      fastRequestLine(log)!({ requestId: 'req-1', ...fields, principal });
+    }
+    const untimed = lines.map((l) => l.replace(/"time":"[^"]+"/, '"time":"T"'));
+    expect(untimed).toHaveLength(4);
+    expect(untimed[1]).toBe(untimed[0]);
+    expect(untimed[3]).toBe(untimed[2]);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ level: 'info', request_id: 'req-1', msg: 'request' });
   });
 });

@@ -48,7 +48,7 @@ export function problemCatalogue(): ProblemSpec[] {
 }
 
 export interface ProblemExtra {
-  /** The offending input, as a JSON pointer or parameter name (`/name`, `query.limit`). */
+  /** The offending input, as a JSON pointer or parameter name (`/name`, `querystring.limit`). */
   field?: string;
   /** Extra members (e.g. `errors`, `retry_after`) added to the body. */
   [key: string]: unknown;

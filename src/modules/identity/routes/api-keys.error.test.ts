@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import {
+  createKey,
+  type OnboardedTenant,
+  onboardTenant,
+} from '../../../../test/support/identity-fixtures.js';
 import { drivers, useWarden } from '../../../../test/support/warden.js';
-import { createKey, type OnboardedTenant, onboardTenant } from '../../../../test/support/identity-fixtures.js';
 
 for (const driver of drivers()) {
   describe(`api keys routes, errors (${driver.name})`, () => {

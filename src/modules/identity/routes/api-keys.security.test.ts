@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createKey, onboardTenant } from '../../../../test/support/identity-fixtures.js';
 import { drivers, useWarden } from '../../../../test/support/warden.js';
 import type { IdentityModule } from '../index.js';
-import { createKey, onboardTenant } from '../../../../test/support/identity-fixtures.js';
 
 for (const driver of drivers()) {
   describe(`api keys routes, security (${driver.name})`, () => {

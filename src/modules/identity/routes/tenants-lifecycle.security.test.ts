@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { drivers, useWarden } from '../../../../test/support/warden.js';
 import { createKey, onboardTenant } from '../../../../test/support/identity-fixtures.js';
+import { drivers, useWarden } from '../../../../test/support/warden.js';
 
 for (const driver of drivers()) {
   describe(`tenant update, deactivate and onboard, security (${driver.name})`, () => {

@@ -63,7 +63,7 @@ for (const driver of drivers()) {
         headers: t.auth,
       });
       expect(cursor.statusCode).toBe(400);
-      expect(cursor.json()).toMatchObject({ type: '/problems/invalid-cursor', field: 'query.cursor' });
+      expect(cursor.json()).toMatchObject({ type: '/problems/invalid-cursor', field: 'querystring.cursor' });
       const limit = await t.node.app.inject({
         method: 'GET',
         url: '/v1/tenants?limit=5000',

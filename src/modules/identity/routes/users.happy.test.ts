@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { drivers, useWarden } from '../../../../test/support/warden.js';
 import { onboardTenant } from '../../../../test/support/identity-fixtures.js';
+import { drivers, useWarden } from '../../../../test/support/warden.js';
 
 for (const driver of drivers()) {
   describe(`users routes, happy paths (${driver.name})`, () => {
