@@ -1,7 +1,15 @@
 /**
- * `warden policy test|simulate|diff`: the policy module's commands. With the operator token, name
- * the tenant with `--tenant <id>`; with an API key the key's own tenant is used.
+ * `warden policy …`: the policy module's commands. With the operator token, name the tenant with
+ * `--tenant <id>`; with an API key the key's own tenant is used. Exit codes as everywhere: 0 done,
+ * 1 the server refused (its problem is printed), 2 bad usage, 3 the server could not be reached.
  *
+ *   warden policy list | get <policy-id>                  policies, and one with its versions
+ *   warden policy templates list | get <template>         the template catalogue
+ *   warden policy install <template> --name N [--param k=v]…  a template as a draft policy
+ *   warden policy propose|enforce|revoke <policy-id> <version> --reason R   lifecycle transitions
+ *   warden policy shadow <policy-id> <version> --reason R [--stop]         run beside the active one
+ *   warden policy shadow-report <policy-id> <version>     where the shadow version disagreed
+ *   warden policy rollback <policy-id> --reason R [--to V]  re-activate an earlier version
  *   warden policy test <policy-id> <version>             run the version's test cases (exit 1 on a failure)
  *   warden policy simulate <policy-id> <version> --last N  replay the last N decisions under the version
  *   warden policy diff <policy-id> <from> <to>           rules added, removed and changed between versions
@@ -60,12 +68,290 @@ export function diffRules(from: readonly RuleShape[], to: readonly RuleShape[]) 
   };
 }
 
+interface VersionShape {
+  id: string;
+  version: number;
+  state: string;
+  shadow: boolean;
+  created_at: string;
+  rules: RuleShape[];
+  tests: unknown[];
+}
+
+const path = (id: string, rest = '') => `/v1/oversight/policies/${encodeURIComponent(id)}${rest}`;
+
+function printVersion(v: VersionShape): void {
+  printTable(
+    [
+      {
+        version: v.version,
+        state: v.state,
+        shadow: v.shadow ? 'yes' : 'no',
+        rules: v.rules.length,
+        tests: v.tests.length,
+        id: v.id,
+      },
+    ],
+    ['version', 'state', 'shadow', 'rules', 'tests', 'id'],
+  );
+}
+
+/**
+ * `--param name=value` pairs as template parameters: the value is JSON when it parses (numbers,
+ * booleans, lists), else the text itself.
+ *
+ * @example
+ *   parseParams(['max_cost=20', 'hosts=["a.com"]', 'zone=Europe/Paris']);
+ *   // { max_cost: 20, hosts: ['a.com'], zone: 'Europe/Paris' }
+ */
+export function parseParams(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new CliError(`--param takes name=value, got ${JSON.stringify(pair)}`, EXIT.usage);
+    const name = pair.slice(0, at);
+    const text = pair.slice(at + 1);
+    if (Object.hasOwn(out, name)) throw new CliError(`--param ${name} is given twice`, EXIT.usage);
+    try {
+      out[name] = JSON.parse(text);
+    } catch {
+      out[name] = text;
+    }
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 /**
  * @example
- *   registerPolicyCommands(program); // adds `warden policy test|simulate|diff`
+ *   registerPolicyCommands(program); // adds `warden policy …` (list, install, enforce, rollback, simulate…)
  */
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('test, simulate and compare policy versions');
+  const policy = program
+    .command('policy')
+    .description('policies: install templates, move versions through their lifecycle, test and simulate');
+
+  remote(
+    policy
+      .command('list')
+      .description("list the tenant's policies and which one is active")
+      .option('--limit <n>', 'page size (1-200)', '50'),
+  ).action(async (opts: RemoteOpts & { limit: string }) => {
+    const page = await resolveClient(opts).request<{ items: Record<string, unknown>[] }>(
+      'GET',
+      `/v1/oversight/policies?${new URLSearchParams({ limit: opts.limit })}`,
+      undefined,
+      tenantHeader(opts),
+    );
+    if (opts.json) return printJson(page.items);
+    printTable(page.items, ['id', 'name', 'latest_version', 'active_version', 'updated_at']);
+  });
+
+  remote(
+    policy.command('get').description('show a policy and its versions').argument('<policy-id>', 'policy id'),
+  ).action(async (id: string, opts: RemoteOpts) => {
+    const client = resolveClient(opts);
+    const [p, { items: versions }] = await Promise.all([
+      client.request<Record<string, unknown>>('GET', path(id), undefined, tenantHeader(opts)),
+      client.request<{ items: VersionShape[] }>('GET', path(id, '/versions'), undefined, tenantHeader(opts)),
+    ]);
+    if (opts.json) return printJson({ ...p, versions });
+    process.stdout.write(
+      `${p.name} (${p.id}): latest version ${p.latest_version}, active ${p.active_version ?? 'none'}\n`,
+    );
+    printTable(
+      versions.map((v) => ({
+        version: v.version,
+        state: v.state,
+        shadow: v.shadow ? 'yes' : 'no',
+        rules: v.rules.length,
+        tests: v.tests.length,
+        created_at: v.created_at,
+      })),
+      ['version', 'state', 'shadow', 'rules', 'tests', 'created_at'],
+    );
+  });
+
+  const templates = policy.command('templates').description('the policy template catalogue');
+  remote(
+    templates.command('list').description('built-in templates, the tenant’s own and public ones'),
+  ).action(async (opts: RemoteOpts) => {
+    const r = await resolveClient(opts).request<{ items: Record<string, unknown>[] }>(
+      'GET',
+      '/v1/oversight/templates',
+      undefined,
+      tenantHeader(opts),
+    );
+    if (opts.json) return printJson(r.items);
+    printTable(
+      r.items.map((t) => ({
+        ...t,
+        parameters: (t.parameters as { name: string }[]).map((x) => x.name).join(','),
+      })),
+      ['ref', 'visibility', 'version', 'parameters', 'description'],
+    );
+  });
+  remote(
+    templates
+      .command('get')
+      .description('show a template: parameters, rules and tests')
+      .argument('<template>', 'built-in name or template id')
+      .option('--template-version <n>', 'template version (default: latest)'),
+  ).action(async (ref: string, opts: RemoteOpts & { templateVersion?: string }) => {
+    const q = opts.templateVersion ? `?version=${versionNumber(opts.templateVersion)}` : '';
+    const t = await resolveClient(opts).request<{
+      ref: string;
+      description: string;
+      version: number;
+      parameters: { name: string; type: string; description: string; default?: unknown }[];
+      rules: RuleShape[];
+      tests: unknown[];
+    }>('GET', `/v1/oversight/templates/${encodeURIComponent(ref)}${q}`, undefined, tenantHeader(opts));
+    if (opts.json) return printJson(t);
+    process.stdout.write(`${t.ref} v${t.version}: ${t.description}\n\nparameters:\n`);
+    printTable(t.parameters, ['name', 'type', 'default', 'description']);
+    process.stdout.write('\nrules:\n');
+    printTable(t.rules, ['id', 'effect', 'when']);
+    process.stdout.write(`\n${t.tests.length} test case(s)\n`);
+  });
+
+  remote(
+    policy
+      .command('install')
+      .description('install a template as a new draft policy')
+      .argument('<template>', 'built-in name or template id')
+      .requiredOption('--name <name>', 'the new policy’s name')
+      .option(
+        '--param <name=value>',
+        'a template parameter (repeatable; JSON values are parsed)',
+        collect,
+        [],
+      )
+      .option('--template-version <n>', 'template version (default: latest)'),
+  ).action(
+    async (ref: string, opts: RemoteOpts & { name: string; param: string[]; templateVersion?: string }) => {
+      const r = await resolveClient(opts).request<{
+        policy: { id: string; name: string };
+        version: VersionShape;
+      }>(
+        'POST',
+        `/v1/oversight/templates/${encodeURIComponent(ref)}/deploy`,
+        {
+          name: opts.name,
+          parameters: parseParams(opts.param),
+          ...(opts.templateVersion ? { version: versionNumber(opts.templateVersion) } : {}),
+        },
+        tenantHeader(opts),
+      );
+      if (opts.json) return printJson(r);
+      process.stdout.write(`installed ${ref} as policy ${r.policy.id} (${r.policy.name}), version 1 draft\n`);
+    },
+  );
+
+  for (const [verb, description] of [
+    ['propose', 'draft → proposed (its expressions are compiled and type-checked)'],
+    ['enforce', 'proposed → active (its tests must pass; the active version is superseded)'],
+    ['revoke', 'draft | proposed | active → revoked (revoking the active one leaves default deny)'],
+  ] as const)
+    remote(
+      policy
+        .command(verb)
+        .description(description)
+        .argument('<policy-id>', 'policy id')
+        .argument('<version>', 'version number')
+        .requiredOption('--reason <text>', 'why: kept with the transition and audited'),
+    ).action(async (id: string, version: string, opts: RemoteOpts & { reason: string }) => {
+      const v = await resolveClient(opts).request<VersionShape>(
+        'POST',
+        path(id, `/versions/${versionNumber(version)}/${verb}`),
+        { reason: opts.reason },
+        tenantHeader(opts),
+      );
+      if (opts.json) return printJson(v);
+      printVersion(v);
+    });
+
+  remote(
+    policy
+      .command('shadow')
+      .description('run a proposed version in shadow beside the active one (--stop to end it)')
+      .argument('<policy-id>', 'policy id')
+      .argument('<version>', 'version number')
+      .requiredOption('--reason <text>', 'why: kept with the transition and audited')
+      .option('--stop', 'stop running it in shadow'),
+  ).action(async (id: string, version: string, opts: RemoteOpts & { reason: string; stop?: boolean }) => {
+    const v = await resolveClient(opts).request<VersionShape>(
+      'POST',
+      path(id, `/versions/${versionNumber(version)}/shadow`),
+      { enabled: !opts.stop, reason: opts.reason },
+      tenantHeader(opts),
+    );
+    if (opts.json) return printJson(v);
+    printVersion(v);
+  });
+
+  remote(
+    policy
+      .command('shadow-report')
+      .description('the decisions where a shadow version disagreed with the active one, newest first')
+      .argument('<policy-id>', 'policy id')
+      .argument('<version>', 'version number')
+      .option('--limit <n>', 'page size (1-200)', '50'),
+  ).action(async (id: string, version: string, opts: RemoteOpts & { limit: string }) => {
+    const r = await resolveClient(opts).request<{
+      shadow: boolean;
+      disagreements_total: number;
+      items: {
+        decision_id: string;
+        action: string;
+        at: string;
+        active: { decision: string };
+        shadow: { decision: string; rule_ids: string[] };
+      }[];
+    }>(
+      'GET',
+      path(
+        id,
+        `/versions/${versionNumber(version)}/shadow-report?${new URLSearchParams({ limit: opts.limit })}`,
+      ),
+      undefined,
+      tenantHeader(opts),
+    );
+    if (opts.json) return printJson(r);
+    process.stdout.write(
+      `${r.disagreements_total} disagreement(s); ${r.shadow ? 'running in shadow' : 'not in shadow now'}\n`,
+    );
+    printTable(
+      r.items.map((d) => ({
+        decision: d.decision_id,
+        action: d.action,
+        active: d.active.decision,
+        shadow: d.shadow.decision,
+        rules: d.shadow.rule_ids.join(','),
+        at: d.at,
+      })),
+      ['decision', 'action', 'active', 'shadow', 'rules', 'at'],
+    );
+  });
+
+  remote(
+    policy
+      .command('rollback')
+      .description('re-activate an earlier version of a policy (default: the one active before)')
+      .argument('<policy-id>', 'policy id')
+      .requiredOption('--reason <text>', 'why: kept with the transition and audited')
+      .option('--to <version>', 'the version to re-activate'),
+  ).action(async (id: string, opts: RemoteOpts & { reason: string; to?: string }) => {
+    const v = await resolveClient(opts).request<VersionShape>(
+      'POST',
+      path(id, '/rollback'),
+      { reason: opts.reason, ...(opts.to ? { to_version: versionNumber(opts.to) } : {}) },
+      tenantHeader(opts),
+    );
+    if (opts.json) return printJson(v);
+    printVersion(v);
+  });
   remote(
     policy
       .command('test')

@@ -1,7 +1,8 @@
 /**
- * What the policy module publishes. It has no domain-event consumers: audit records are its only
- * output on the outbox, as `audit.record` with `product: 'oversight'` (the audit module consumes
- * them), written in the transaction of the change they describe.
+ * What the policy module publishes: audit records are its only output on the outbox, as
+ * `audit.record` with `product: 'oversight'` (the audit module consumes them), written in the
+ * transaction of the change they describe. It consumes one domain event, identity's
+ * `identity.tenant.onboarded` (onboarding.ts: installs the default policy set).
  *
  * Event types:
  *  - `policy.created`, `policy.version.created`

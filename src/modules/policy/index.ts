@@ -19,6 +19,7 @@ import {
   type DelegationVerifier,
   type UsageLookup,
 } from './decisions.js';
+import { createOnboardingConsumer } from './onboarding.js';
 import { registerEvaluate } from './routes/evaluate.js';
 import { registerEvaluateBatch } from './routes/evaluate-batch.js';
 import { registerCreatePolicy } from './routes/policies-create.js';
@@ -128,6 +129,14 @@ export function createPolicyModule(deps: PolicyModuleDeps): PolicyModule {
     policies,
     onEventsCommitted: deps.onEventsCommitted,
   });
+  const onboarding = createOnboardingConsumer({
+    policies,
+    onInstalled: (tenantId) => {
+      decisions.invalidate(tenantId);
+      deps.onEventsCommitted();
+    },
+    log: deps.log,
+  });
   return {
     name: 'policy',
     policies,
@@ -135,6 +144,8 @@ export function createPolicyModule(deps: PolicyModuleDeps): PolicyModule {
     templates,
     evaluate: (request) => decisions.evaluate(request),
     flush: () => decisions.flush(),
+    // identity.tenant.onboarded → the default policy set, active (default-policy.ts).
+    consumers: () => [onboarding],
     start: () => decisions.start(),
     stop: () => decisions.stop(),
     registerRoutes(app) {

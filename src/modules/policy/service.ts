@@ -403,6 +403,80 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       }
     },
 
+    /**
+     * Installs `body` as the tenant's first policy and makes it active, inside the caller's
+     * transaction (the onboarding consumer's delivery: installed iff the delivery is marked done).
+     * A no-op when the tenant already has a policy, so a redelivered event, or a tenant that
+     * wrote its own policy first, is left alone. Every query names the tenant: the consumer's
+     * transaction has no RLS tenant set. The caller invalidates the head after its commit.
+     * The version must compile and pass its tests, or this throws and nothing is installed.
+     *
+     * @example
+     *   await policies.installInitial(trx, tenantId, system, DEFAULT_POLICY, { default_policy_set: 'warden/default', event_id });
+     */
+    async installInitial(
+      trx: Tx,
+      tenantId: string,
+      by: Principal,
+      body: CreatePolicyBody,
+      source: Record<string, unknown>,
+    ): Promise<{ installed: false } | { installed: true; policyId: string; versionId: string }> {
+      checkContent(body);
+      // The head lock serialises this with every enforce, rollback and concurrent delivery.
+      const head = await store.lockHead(trx, tenantId);
+      if (await store.tenantHasPolicy(trx, tenantId)) return { installed: false };
+      const id = newId();
+      await store.insertPolicy(trx, {
+        id,
+        tenant_id: tenantId,
+        name: body.name,
+        description: body.description ?? '',
+        latest_version: 0,
+        created_by: actorOf(by),
+      });
+      await recordAudit(trx, {
+        tenantId,
+        eventType: 'policy.created',
+        actor: actorOf(by),
+        resourceId: id,
+        action: 'create',
+        outcome: 'success',
+        metadata: { name: body.name, source },
+      });
+      const draft = await addVersion(trx, tenantId, by, (await store.getPolicy(trx, id))!, body, source);
+      const report = testReport(draft, compiledOrThrow(draft));
+      if (report.failed > 0)
+        throw PolicyProblems.testsFailed.create(
+          `the initial policy's tests fail: ${report.results
+            .filter((r) => !r.passed)
+            .map((r) => r.name)
+            .join(', ')}`,
+        );
+      const now = new Date(deps.clock.now());
+      const proposed = await transition(
+        trx,
+        tenantId,
+        by,
+        draft,
+        ['draft'],
+        'proposed',
+        'installed at onboarding',
+        'policy.version.proposed',
+        { proposed_by: actorOf(by), proposed_at: now },
+      );
+      const active = await activate(
+        trx,
+        tenantId,
+        by,
+        head,
+        proposed,
+        ['proposed'],
+        'installed at onboarding',
+        'policy.version.enforced',
+      );
+      return { installed: true, policyId: id, versionId: active.id };
+    },
+
     /** Adds a draft version to a policy. */
     async createVersion(
       by: Principal,
@@ -428,7 +502,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
     ): Promise<{ items: Policy[]; next_cursor: string | null }> {
       const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       if (q.cursor !== undefined && !after)
-        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', { field: 'query.cursor' });
+        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', { field: 'querystring.cursor' });
       return db.withTenant(tenantId, async (trx) => {
         const rows = await store.listPolicies(trx, q.limit + 1, after);
         const head = await store.getHead(trx, tenantId);
@@ -779,7 +853,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
     ): Promise<ShadowReport> {
       const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       if (q.cursor !== undefined && !before)
-        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', { field: 'query.cursor' });
+        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', { field: 'querystring.cursor' });
       await deps.flushDecisions();
       return db.withTenant(tenantId, async (trx) => {
         await requirePolicy(trx, policyId);

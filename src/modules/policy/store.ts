@@ -133,6 +133,20 @@ export function findPolicyByName(trx: Tx, name: string): Promise<PolicyRow | und
   );
 }
 
+/**
+ * Whether the tenant has any policy. Filters on tenant_id itself: it also runs in an event
+ * consumer's owner transaction, where no RLS tenant is set.
+ */
+export async function tenantHasPolicy(trx: Tx, tenantId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('policy.policies')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export function getPolicy(trx: Tx, id: string, forUpdate = false): Promise<PolicyRow | undefined> {
   let q = trx.selectFrom('policy.policies').selectAll().where('id', '=', id);
   if (forUpdate) q = q.forUpdate();

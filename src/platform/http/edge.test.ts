@@ -270,3 +270,40 @@ describe('logging', () => {
     expect(JSON.parse(lines[1]!)).toMatchObject({ level: 'info', request_id: 'req-1', msg: 'request' });
   });
 });
+
+describe('edge: event-loop saturation', () => {
+  const t = useWarden(pglite!, { maxEventLoopDelayMs: 100 });
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // Holds the event loop, as CPU-bound overload would.
+    }
+  };
+  const tick = () => new Promise((r) => setTimeout(r, 1));
+
+  it('serves right after one long stall, but sheds with 503 overloaded while the loop stays saturated', async () => {
+    // One stall (a GC, a compile) is one sample: the next window is not shed.
+    busy(400);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await t.node.app.inject({ method: 'GET', url: '/v1/tenants', headers: t.auth })).statusCode).toBe(
+      200,
+    );
+    // Sustained: every timer tick of a whole window comes ~200 ms late.
+    const until = performance.now() + 1300;
+    while (performance.now() < until) {
+      busy(200);
+      await tick();
+    }
+    const res = await t.node.app.inject({ method: 'GET', url: '/v1/tenants', headers: t.auth });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json()).toMatchObject({ type: '/problems/overloaded', status: 503 });
+    // Liveness is never shed.
+    expect((await t.node.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    // Once the loop is quiet for a window, requests are served again.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await t.node.app.inject({ method: 'GET', url: '/v1/tenants', headers: t.auth })).statusCode).toBe(
+      200,
+    );
+  });
+});

@@ -290,15 +290,24 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   app.decorateRequest('deferredAuth', false);
   app.addSchema(ProblemSchema);
 
-  // Event-loop delay, sampled twice a second: above the limit the node sheds new requests.
+  // Event-loop delay, sampled twice a second: when the 90th percentile of the last window is above
+  // the limit the loop is saturated and the node sheds new requests. A percentile, not the maximum:
+  // one long stall (start-up compiling, a GC) is a single sample and must not shed the next window.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   let loopSaturated = false;
   const loopTimer = setInterval(() => {
-    loopSaturated = options.maxEventLoopDelayMs > 0 && loopDelay.max / 1e6 > options.maxEventLoopDelayMs;
+    loopSaturated =
+      options.maxEventLoopDelayMs > 0 && loopDelay.percentile(90) / 1e6 > options.maxEventLoopDelayMs;
     loopDelay.reset();
   }, 500);
   loopTimer.unref();
+  // Start-up work before listening is not overload.
+  app.addHook('onListen', (done) => {
+    loopDelay.reset();
+    loopSaturated = false;
+    done();
+  });
   app.addHook('onClose', async () => {
     clearInterval(loopTimer);
     loopDelay.disable();

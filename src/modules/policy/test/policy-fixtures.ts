@@ -2,6 +2,7 @@
  * Fixtures for the policy module's tests: rule sets and request helpers over a test node.
  * Test-only (imported by *.test.ts files of this module).
  */
+import { registerAgent } from '../../../../test/support/authz-fixtures.js';
 import type { TestWarden } from '../../../../test/support/warden.js';
 import type { Rule, TestCase } from '../types.js';
 
@@ -97,4 +98,25 @@ export function policyClient(t: TestWarden, auth: Record<string, string>) {
       headers?: Record<string, string>,
     ) => call('POST', `/v1/oversight/policies/${id}/versions/${version}/${verb}`, body, headers),
   };
+}
+
+/**
+ * Registers an agent in the tenant of `key` (through the SDK: proof of possession over the public
+ * API) and mints it a delegation token with `auth`; returns the agent's id and the token.
+ */
+export async function agentWithToken(
+  t: TestWarden,
+  key: string,
+  auth: Record<string, string>,
+  caveats: { actions: string[]; resources: string[] } = { actions: ['sandbox.*'], resources: ['sandbox:*'] },
+): Promise<{ agentId: string; token: string }> {
+  const agent = await registerAgent(t, key, { name: uniqueName('agent') });
+  const minted = await t.node.app.inject({
+    method: 'POST',
+    url: '/v1/delegations',
+    headers: auth,
+    payload: { agent_id: agent.id, ...caveats },
+  });
+  if (minted.statusCode !== 201) throw new Error(`mint delegation: ${minted.statusCode} ${minted.body}`);
+  return { agentId: agent.id, token: minted.json().token as string };
 }

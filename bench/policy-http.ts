@@ -1,0 +1,126 @@
+/**
+ * The decision path over HTTP: POST /v1/oversight/evaluate with autocannon at concurrency 8 and 32,
+ * each server alone in its own process (bench/servers/policy-server.ts), the load generator here.
+ *   (a) Warden, API key evaluating for a named agent with its delegation token → decisions/s, p99
+ *   (b) Warden, RFC 9421-signed agent requests, against a bare node:http server doing the same
+ *       signature, nonce, token check and evaluation in process → decisions/s, p99, ratio
+ * Signed requests are signed per request (fresh nonce and `created`) in autocannon's setupRequest,
+ * identically for both signed targets, so the generator's signing cost weighs on both alike.
+ *
+ *   npm run bench -- policy-http [--seconds 10]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { loadavg } from 'node:os';
+import autocannon, { type Request } from 'autocannon';
+import { createNonce, signRequest } from '../src/modules/identity/http-signature.js';
+
+const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 10;
+const { privateKey } = generateKeyPairSync('ed25519');
+const AGENT_KEY = (privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).toString('base64');
+const PATH = '/v1/oversight/evaluate';
+
+interface Ready {
+  port: number;
+  agentId: string;
+  token: string;
+  apiKey?: string;
+}
+
+async function startServer(mode: 'warden' | 'bare'): Promise<{ ready: Ready; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/policy-server.ts', mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, AGENT_KEY },
+  });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\{.*\})\n/.exec(out);
+      if (m) resolve(JSON.parse(m[1]!));
+    });
+    child.on('exit', (code) => reject(new Error(`${mode} server exited ${code}`)));
+  });
+  return { ready, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+type Result = { rps: number; p50: number; p99: number };
+
+async function load(ready: Ready, auth: 'api-key' | 'signed', connections: number): Promise<Result> {
+  const url = `http://127.0.0.1:${ready.port}${PATH}`;
+  const payload = {
+    action: 'sandbox.create',
+    resource: { id: 'sandbox:bench' },
+    context: { estimated_cost: 5 },
+    delegation_token: ready.token,
+  };
+  const request: Request =
+    auth === 'api-key'
+      ? {
+          method: 'POST' as const,
+          path: PATH,
+          headers: { authorization: `Bearer ${ready.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ agent_id: ready.agentId, ...payload }),
+        }
+      : {
+          method: 'POST' as const,
+          path: PATH,
+          setupRequest: (req: Request): Request => {
+            const body = JSON.stringify(payload);
+            const headers = { 'content-type': 'application/json' };
+            const signed = signRequest(
+              { method: 'POST', url, headers, body },
+              { keyId: ready.agentId, privateKey, alg: 'ed25519', nonce: createNonce() },
+            );
+            return {
+              ...req,
+              body,
+              headers: { ...headers, ...(signed as unknown as Record<string, string>) },
+            };
+          },
+        };
+  const opts = { url, connections, pipelining: 1, requests: [request] };
+  await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, caches, token and agent lookups
+  const r = await autocannon({ ...opts, duration: seconds });
+  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)
+    throw new Error(`bad responses: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+const load1 = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
+const rows: string[] = [];
+for (const c of [8, 32]) {
+  const bare = await startServer('bare');
+  const b = await load(bare.ready, 'signed', c).finally(() => stop(bare.child));
+  // One fresh node for both Warden runs at this concurrency (a fresh temp data dir each time).
+  const warden = await startServer('warden');
+  let k: Result;
+  let s: Result;
+  try {
+    k = await load(warden.ready, 'api-key', c);
+    s = await load(warden.ready, 'signed', c);
+  } finally {
+    await stop(warden.child);
+  }
+  rows.push(
+    `| ${c} | ${Math.round(k.rps)} | ${k.p50} | ${k.p99} | ${Math.round(s.rps)} | ${s.p99} | ${Math.round(b.rps)} | ${b.p99} | ${((s.rps / b.rps) * 100).toFixed(0)} % |`,
+  );
+}
+console.log(
+  `\nPOST ${PATH}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  '| concurrency | API key decisions/s | API key p50 ms | API key p99 ms | signed decisions/s | signed p99 ms | bare signed decisions/s | bare p99 ms | signed / bare |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(r);
