@@ -197,6 +197,9 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
           : { ok: false, reason: r.reason, detail: r.detail, problem: r.problem };
       },
       agents: activeAgent,
+      // Decision records through the audit module's batched in-process append, not one outbox
+      // event (and one bus delivery) per decision; only on nodes that run the audit module.
+      appendAudit: enabled('audit') ? (record) => void audit.append(record) : undefined,
     });
     const modules: WardenModule[] = [identity, authz, audit, policy];
 

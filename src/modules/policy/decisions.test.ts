@@ -382,3 +382,73 @@ describe('a node without a delegation verifier', () => {
     }
   });
 });
+
+describe('decision records through an in-process audit appender', () => {
+  it('hands each record to the appender after its decision commits, and to the outbox when it refuses', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    try {
+      await migrate(db, MIGRATION_SOURCES);
+      const tenantId = randomUUID();
+      const admin: Principal = { kind: 'user', id: 'u1', tenantId, roles: ['admin'] };
+      const appended: { tenant_id: string; event_type: string; metadata: Record<string, unknown> }[] = [];
+      let refuse = false;
+      const m = createPolicyModule({
+        db,
+        clock: new ManualClock(),
+        log: pino({ level: 'silent' }),
+        onEventsCommitted: () => {},
+        verifyDelegation: fakeDelegationVerifierForUnitTests,
+        agents: async () => ({ id: AGENT, tier: 'basic', trust_level: 'trusted', metadata: {} }),
+        appendAudit: (record) => {
+          if (refuse) throw new Error('audit buffer full');
+          appended.push(record);
+        },
+      });
+      const { policy: p } = await m.policies.createPolicy(admin, tenantId, {
+        name: 'appender',
+        rules: sandboxRules,
+        tests: sandboxTests,
+      });
+      await m.policies.propose(admin, tenantId, p.id, 1, 'test');
+      await m.policies.enforce(admin, tenantId, p.id, 1, { reason: 'test' });
+      const ask = () =>
+        m.evaluate({
+          tenantId,
+          caller: { kind: 'agent', id: AGENT, tenantId, roles: ['agent'] },
+          action: 'sandbox.create',
+          resource: { id: 'sandbox:new' },
+          context: { estimated_cost: 5 },
+          delegation: { token: 'actions=sandbox.create' },
+        });
+      const outboxDecisions = async () =>
+        (
+          await db.kysely
+            .selectFrom('platform.outbox')
+            .select('payload')
+            .where('tenant_id', '=', tenantId)
+            .where(sql<boolean>`payload->>'event_type' = 'decision.made'`)
+            .execute()
+        ).map((r) => (r.payload as { metadata: { decision_id: string } }).metadata.decision_id);
+
+      const first = await ask();
+      await m.flush();
+      expect(appended.filter((r) => r.event_type === 'decision.made')).toEqual([
+        expect.objectContaining({
+          tenant_id: tenantId,
+          product: 'oversight',
+          outcome: 'allow',
+          metadata: expect.objectContaining({ decision_id: first.decision_id }),
+        }),
+      ]);
+      expect(await outboxDecisions()).toEqual([]);
+
+      refuse = true;
+      const second = await ask();
+      await m.flush();
+      expect(await outboxDecisions()).toEqual([second.decision_id]);
+      await m.decisions.stop();
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -14,7 +14,7 @@
  *    buffer fails decisions closed rather than dropping their records.
  */
 import type { Clock } from '../../platform/clock.js';
-import type { Database } from '../../platform/db/database.js';
+import type { Database, Tx } from '../../platform/db/database.js';
 import { publish } from '../../platform/events/bus.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
@@ -125,9 +125,27 @@ export interface Decision extends DecisionResponse {
   readonly failure?: { readonly type: string; readonly detail: string };
 }
 
+/**
+ * The audit module's in-process append (an enqueue, batched and flushed by the audit module). When
+ * given, decision records go there after their decision rows commit — one outbox event and one bus
+ * delivery per decision cost far more than the decision — and the outbox is the fallback when it
+ * refuses (its buffer is full). Without it, records go through the outbox in the same transaction.
+ */
+export type AuditAppender = (record: {
+  tenant_id: string;
+  product: string;
+  event_type: string;
+  actor: string;
+  resource_id: string | null;
+  action: string;
+  outcome: string;
+  metadata: Record<string, unknown>;
+}) => void;
+
 export interface DecisionServiceDeps {
   db: Database;
   clock: Clock;
+  appendAudit?: AuditAppender | undefined;
   compiled: CompiledCache;
   /** Absent until the authz module is wired: then every decision that carries a token fails closed. */
   verifyDelegation?: DelegationVerifier | undefined;
@@ -195,6 +213,12 @@ export function boundedJsonSize(value: unknown, budget: number, depth = 0): numb
   return size;
 }
 
+/** The audit records of a batch as outbox events, in the caller's transaction. */
+async function publishAudits(trx: Tx, batch: LogEntry[]): Promise<void> {
+  for (const e of batch)
+    await publish(trx, { topic: AUDIT_TOPIC, tenantId: e.audit.tenantId, payload: auditPayload(e.audit) });
+}
+
 /** Buffered decision records: written in batches with their audit records, flushed on stop. */
 class DecisionLog {
   #pending: LogEntry[] = [];
@@ -202,7 +226,7 @@ class DecisionLog {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log'>,
+    private readonly deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log' | 'appendAudit'>,
     private readonly maxBuffered: number,
     private readonly intervalMs: number,
   ) {}
@@ -242,14 +266,10 @@ class DecisionLog {
               trx,
               batch.filter((e) => e.disagreement).map((e) => e.disagreement!),
             );
-            for (const e of batch)
-              await publish(trx, {
-                topic: AUDIT_TOPIC,
-                tenantId: e.audit.tenantId,
-                payload: auditPayload(e.audit),
-              });
+            if (!this.deps.appendAudit) await publishAudits(trx, batch);
           });
           wrote = true;
+          if (this.deps.appendAudit) await this.#appendAudits(batch);
         } catch (err) {
           // Kept for the next attempt, ahead of newer entries (the bound still applies to add()).
           this.#pending.unshift(...batch);
@@ -259,6 +279,22 @@ class DecisionLog {
     } finally {
       if (wrote) this.deps.onEventsCommitted();
     }
+  }
+
+  /** In-process audit appends after the decisions committed; what the audit buffer refuses goes to the outbox. */
+  async #appendAudits(batch: LogEntry[]): Promise<void> {
+    const refused: LogEntry[] = [];
+    for (const e of batch) {
+      try {
+        this.deps.appendAudit!({
+          tenant_id: e.audit.tenantId,
+          ...auditPayload(e.audit),
+        } as Parameters<AuditAppender>[0]);
+      } catch {
+        refused.push(e);
+      }
+    }
+    if (refused.length > 0) await this.deps.db.transaction((trx) => publishAudits(trx, refused));
   }
 
   start(): void {

@@ -12,6 +12,7 @@ import { CompiledCache } from './compiled-cache.js';
 import {
   type AgentLookup,
   type ApprovalRequester,
+  type AuditAppender,
   createDecisionService,
   type Decision,
   type DecisionRequest,
@@ -98,6 +99,8 @@ export interface PolicyModuleDeps {
   headPollMs?: number | undefined;
   /** Decision log flush interval (default 100 ms): the most a crash can lose. */
   decisionFlushMs?: number | undefined;
+  /** The audit module's `append`, for decision records (see AuditAppender); the outbox without it. */
+  appendAudit?: AuditAppender | undefined;
 }
 
 export function createPolicyModule(deps: PolicyModuleDeps): PolicyModule {
@@ -114,6 +117,7 @@ export function createPolicyModule(deps: PolicyModuleDeps): PolicyModule {
     log: deps.log,
     flushIntervalMs: deps.decisionFlushMs,
     headPollMs: deps.headPollMs,
+    appendAudit: deps.appendAudit,
   });
   const policies = createPolicyService({
     db: deps.db,

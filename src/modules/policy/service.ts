@@ -502,7 +502,9 @@ export function createPolicyService(deps: PolicyServiceDeps) {
     ): Promise<{ items: Policy[]; next_cursor: string | null }> {
       const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       if (q.cursor !== undefined && !after)
-        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', { field: 'querystring.cursor' });
+        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', {
+          field: 'querystring.cursor',
+        });
       return db.withTenant(tenantId, async (trx) => {
         const rows = await store.listPolicies(trx, q.limit + 1, after);
         const head = await store.getHead(trx, tenantId);
@@ -853,7 +855,9 @@ export function createPolicyService(deps: PolicyServiceDeps) {
     ): Promise<ShadowReport> {
       const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       if (q.cursor !== undefined && !before)
-        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', { field: 'querystring.cursor' });
+        throw PolicyProblems.invalidCursor.create('cursor is not one of ours', {
+          field: 'querystring.cursor',
+        });
       await deps.flushDecisions();
       return db.withTenant(tenantId, async (trx) => {
         await requirePolicy(trx, policyId);

@@ -107,16 +107,16 @@ for (const driver of drivers()) {
       expect(deny.body).toMatchObject({ decision: 'deny', rule_ids: ['no-untrusted-exec'] });
       expect(deny.body.risk.factors.map((f: { name: string }) => f.name)).toContain('untrusted_agent');
 
+      // Decision records reach the tenant's audit log through the audit module's in-process append.
       await policyModule().flush();
-      const rows = await t.node.db.kysely
-        .selectFrom('platform.outbox')
-        .select('payload')
-        .where('topic', '=', 'audit.record')
-        .where('tenant_id', '=', a.tenantId)
-        .execute();
-      const made = rows
-        .map((r) => r.payload as Record<string, Json>)
-        .filter((p) => p.event_type === 'decision.made');
+      await (t.node.modules.find((m) => m.name === 'audit') as unknown as { flush(): Promise<void> }).flush();
+      const logs = await t.node.app.inject({
+        method: 'GET',
+        url: '/v1/audit/logs?event_type=decision.made&limit=200',
+        headers: a.auth,
+      });
+      expect(logs.statusCode, logs.body).toBe(200);
+      const made = logs.json().items as Record<string, Json>[];
       expect(made).toContainEqual(
         expect.objectContaining({
           product: 'oversight',
