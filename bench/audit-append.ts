@@ -7,7 +7,7 @@
  *     a copy of audit.records (same columns and indexes), no hashing;
  *  3. a raw COPY FROM STDIN of the same bytes into such a copy, no hashing, no redaction.
  *
- *   npx tsx bench/audit-append.ts [seconds=30] [tenants=16]
+ *   npx tsx bench/audit-append.ts [seconds=30] [tenants=16] [prepareWorkers=0]
  *   (WARDEN_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; a scratch database is
  *   created and dropped)
  *
@@ -29,6 +29,7 @@ import { parseMasterKeys, SecretsStore } from '../src/platform/secrets.js';
 const adminUrl = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.argv[2] ?? 30);
 const TENANTS = Number(process.argv[3] ?? 16);
+const WORKERS = Number(process.argv[4] ?? 0);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const WORDS =
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       clock: systemClock,
       secrets: new SecretsStore(db, parseMasterKeys(`k1:${randomBytes(32).toString('base64')}`)),
       log,
+      prepareWorkers: WORKERS,
     });
     await audit.start!();
     const pool = 2000;
@@ -254,7 +256,7 @@ async function main(): Promise<void> {
     await client.end();
 
     console.log(
-      `audit append into PostgreSQL, ${SECONDS} s, ${TENANTS} tenants, ${fmt(avgBytes)} B canonical records (${(hits / pool) * 100}% with PII)`,
+      `audit append into PostgreSQL, ${SECONDS} s, ${TENANTS} tenants, ${fmt(avgBytes)} B canonical records (${(hits / pool) * 100}% with PII), ${WORKERS} prepare worker(s)`,
     );
     console.log('');
     console.log('| path | records/s | ratio |');

@@ -7,7 +7,8 @@
  *   (WARDEN_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; a scratch database is
  *   created and dropped)
  *
- * The log is built inside PostgreSQL (records, then every level of subtree hashes with sha256()),
+ * The log is built inside PostgreSQL (records, then every level of subtree hashes with sha256(),
+ * stored as tiles of 16 hashes of levels 0, 4, 8, …),
  * because appending a million records through the module would take minutes and is measured by
  * bench/audit-append.ts. The hashing is RFC 6962's: the node checks every proof it serves with
  * the module's verifier, and the head it signs over the frontier it reads.
@@ -90,16 +91,23 @@ async function main(): Promise<void> {
           'metadata', json_build_object('i', i))::text, 'UTF8')
       from (select i, gen_random_uuid() as id, date_trunc('milliseconds', now()) as at
             from generate_series(0, ${LEAVES - 1}) as i) s`.execute(db.kysely);
-    await sql`insert into audit.nodes (tenant_id, level, idx, hash)
-      select tenant_id, 0, leaf_index, sha256('\\x00'::bytea || canonical) from audit.records
+    // Every level of subtree hashes in a scratch table, then the tiled levels (0, 8, 16) as tiles.
+    await sql`create unlogged table public.bench_nodes (level int, idx bigint, hash bytea, primary key (level, idx))`.execute(
+      db.kysely,
+    );
+    await sql`insert into public.bench_nodes (level, idx, hash)
+      select 0, leaf_index, sha256('\\x00'::bytea || canonical) from audit.records
       where tenant_id = ${tenant}::uuid`.execute(db.kysely);
     for (let level = 1; 2 ** level <= LEAVES; level++) {
-      await sql`insert into audit.nodes (tenant_id, level, idx, hash)
-        select l.tenant_id, ${level}, l.idx / 2, sha256('\\x01'::bytea || l.hash || r.hash)
-        from audit.nodes l join audit.nodes r
-          on r.tenant_id = l.tenant_id and r.level = l.level and r.idx = l.idx + 1
-        where l.tenant_id = ${tenant}::uuid and l.level = ${level - 1} and l.idx % 2 = 0`.execute(db.kysely);
+      await sql`insert into public.bench_nodes (level, idx, hash)
+        select ${level}, l.idx / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+        from public.bench_nodes l join public.bench_nodes r on r.level = l.level and r.idx = l.idx + 1
+        where l.level = ${level - 1} and l.idx % 2 = 0`.execute(db.kysely);
     }
+    await sql`insert into audit.tiles (tenant_id, level, idx, hashes)
+      select ${tenant}::uuid, level / 4, idx / 16, string_agg(hash, ''::bytea order by idx)
+      from public.bench_nodes where level % 4 = 0 group by level / 4, idx / 16`.execute(db.kysely);
+    await sql`drop table public.bench_nodes`.execute(db.kysely);
     const frontier = await getNodes(db.kysely, tenant, rootKeys(LEAVES));
     const frontierBytes = Buffer.concat(rootKeys(LEAVES).map((k) => frontier.get(`${k.level}/${k.index}`)!));
     await sql`insert into audit.logs (tenant_id, tree_size, frontier) values (${tenant}::uuid, ${LEAVES}, ${frontierBytes})`.execute(

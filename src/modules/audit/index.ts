@@ -16,6 +16,7 @@ import type { Consumer } from '../../platform/events/bus.js';
 import type { WardenModule } from '../../platform/module.js';
 import type { SecretsStore } from '../../platform/secrets.js';
 import { type AppendedRecord, AuditBuffer, prepare, RedactorCache, writeBatch } from './log-writer.js';
+import { PreparePool } from './prepare-pool.js';
 import { type AuditAppend, checkAppend, DEPLOYMENT_LOG_ID } from './record.js';
 import { registerComplianceReport } from './routes/compliance-report.js';
 import { registerGetConsistency } from './routes/consistency-get.js';
@@ -75,6 +76,11 @@ export interface AuditModuleDeps {
   maxBatch?: number;
   /** Records buffered before `append` refuses (default 200 000). */
   maxBuffered?: number;
+  /**
+   * Worker threads that prepare records (redaction, canonical bytes, leaf hash) off the thread that
+   * talks to the database; 0 (default) prepares on it. Worth it with a core to spare.
+   */
+  prepareWorkers?: number;
 }
 
 export function createAuditModule(deps: AuditModuleDeps): AuditModule {
@@ -90,6 +96,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     key,
     onSettingsChanged: (tenantId) => redactors.invalidate(tenantId),
   });
+  let pool: PreparePool | undefined;
   const buffer = new AuditBuffer({
     db: deps.db,
     now: () => deps.clock.now(),
@@ -98,6 +105,9 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     flushIntervalMs: deps.flushIntervalMs,
     maxBatch: deps.maxBatch,
     maxBuffered: deps.maxBuffered,
+    get pool() {
+      return pool;
+    },
   });
 
   const consumer: Consumer = {
@@ -164,10 +174,13 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     },
     async start() {
       signingKey = await loadOrCreateSigningKey(deps.db, deps.secrets);
+      if (deps.prepareWorkers && deps.prepareWorkers > 0) pool = new PreparePool(deps.prepareWorkers);
       buffer.start();
     },
     async stop() {
       await buffer.stop();
+      await pool?.close();
+      pool = undefined;
       if (signingKey) await service.signPending().catch(() => {});
     },
   };

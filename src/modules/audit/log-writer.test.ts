@@ -30,7 +30,14 @@ for (const driver of drivers()) {
   describe(`audit in-process append (${driver.name})`, () => {
     const t = useDatabase(driver);
     let audit: AuditModule;
-    const build = (options: { flushIntervalMs?: number; maxBatch?: number; maxBuffered?: number } = {}) =>
+    const build = (
+      options: {
+        flushIntervalMs?: number;
+        maxBatch?: number;
+        maxBuffered?: number;
+        prepareWorkers?: number;
+      } = {},
+    ) =>
       createAuditModule({
         db: t.db,
         clock: systemClock,
@@ -101,6 +108,26 @@ for (const driver of drivers()) {
       expect(got.leaf_hash).toBe(second.leaf_hash);
     });
 
+    it('prepares on worker threads the same bytes as on this thread, redaction included', async () => {
+      const pooled = build({ flushIntervalMs: 60_000, prepareWorkers: 2 });
+      await pooled.start!();
+      try {
+        const tenant = randomUUID();
+        const withPii = { ...rec(tenant, 0), metadata: { note: 'mail bob@example.org', i: 0 } };
+        const ids = [pooled.append(withPii), ...[1, 2, 3, 4].map((i) => pooled.append(rec(tenant, i)))];
+        await pooled.flush();
+        const rows = await sql<{ record_id: string; canonical: Uint8Array }>`select record_id, canonical
+          from audit.records where tenant_id = ${tenant} order by leaf_index`.execute(t.db.kysely);
+        expect(rows.rows.map((r) => r.record_id)).toEqual(ids);
+        const first = Buffer.from(rows.rows[0]!.canonical).toString('utf8');
+        expect(first).toContain('mail [REDACTED:EMAIL]');
+        expect(first).not.toContain('bob@example.org');
+        expect((await pooled.service.verify(tenant, {})).ok).toBe(true);
+      } finally {
+        await pooled.stop!();
+      }
+    });
+
     it('refuses with audit-buffer-full (503, Retry-After) when the database is not keeping up', async () => {
       const small = build({ flushIntervalMs: 60_000, maxBatch: 1000, maxBuffered: 5 });
       await small.start!();
@@ -147,7 +174,8 @@ for (const driver of drivers()) {
       expect(Number(state.rows[0]!.tree_size)).toBe(1);
       const nodes = await sql<{
         n: number;
-      }>`select count(*)::int as n from audit.nodes where tenant_id = ${tenant}`.execute(t.db.kysely);
+      }>`select coalesce(sum(octet_length(hashes)), 0)::int / 32 as n from audit.tiles
+        where tenant_id = ${tenant}`.execute(t.db.kysely);
       expect(Number(nodes.rows[0]!.n)).toBe(1); // only leaf 0's hash
       await sql`delete from audit.records where tenant_id = ${tenant} and leaf_index = 1`.execute(
         t.db.kysely,

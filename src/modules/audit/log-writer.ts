@@ -4,30 +4,23 @@
  *
  * Leaf indexes are assigned under the row lock of each tenant's `audit.logs` row, so appends from
  * any number of nodes interleave into one gap-free order per tenant. A batch writes its records,
- * every complete subtree it creates and the new frontier in one transaction: a crash loses the
+ * the tiles of the complete subtrees it creates (tiles.ts) and the new frontier in one transaction: a crash loses the
  * batch (the unflushed window) and never leaves a half-appended tree.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database, Executor, Tx } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import { AuditProblems } from './errors.js';
-import { HASH_SIZE, leafHash, MerkleAppender } from './merkle.js';
-import {
-  type AuditAppend,
-  buildStoredRecord,
-  checkAppend,
-  DEPLOYMENT_LOG_ID,
-  type StoredRecord,
-} from './record.js';
-import { createRedactor, type PiiKind, type Redactor } from './redaction/index.js';
-import { getSettings, insertNodes, insertRecords, lockLogs, type NewRecordRow, updateLogs } from './store.js';
+import { HASH_SIZE, MerkleAppender } from './merkle.js';
+import { type PreparedRecord, prepare, redactorFromKey } from './prepare.js';
+import type { PreparePool } from './prepare-pool.js';
+import { type AuditAppend, checkAppend, DEPLOYMENT_LOG_ID } from './record.js';
+import type { Redactor } from './redaction/index.js';
 
-export interface PreparedRecord {
-  tenantId: string;
-  record: StoredRecord;
-  canonical: Buffer;
-  hash: Buffer;
-}
+export { type PreparedRecord, prepare } from './prepare.js';
+
+import { appendTiles, getSettings, insertRecords, lockLogs, type NewRecordRow, updateLogs } from './store.js';
+import { tileWrites } from './tiles.js';
 
 export interface AppendedRecord {
   record_id: string;
@@ -70,23 +63,16 @@ export class RedactorCache {
     return out;
   }
 
+  /** The configuration keys (see `redactorFromKey`) of `tenantIds`, for a prepare pool. */
+  async loadKeys(ex: Executor, tenantIds: string[]): Promise<Map<string, string>> {
+    await this.load(ex, tenantIds);
+    return new Map(tenantIds.map((id) => [id, this.byTenant.get(id)!.key]));
+  }
+
   private redactor(key: string): Redactor | undefined {
-    if (!this.byKinds.has(key)) {
-      const kinds = key === '*' ? undefined : key === '' ? [] : (key.split(',') as PiiKind[]);
-      this.byKinds.set(key, kinds && kinds.length === 0 ? undefined : createRedactor(kinds ? { kinds } : {}));
-    }
+    if (!this.byKinds.has(key)) this.byKinds.set(key, redactorFromKey(key));
     return this.byKinds.get(key);
   }
-}
-
-export function prepare(
-  input: AuditAppend,
-  recordId: string,
-  timestampMs: number,
-  redactor: Redactor | undefined,
-): PreparedRecord {
-  const { record, canonical } = buildStoredRecord(input, recordId, timestampMs, redactor);
-  return { tenantId: record.tenant_id, record, canonical, hash: leafHash(canonical) };
 }
 
 function splitFrontier(bytes: Buffer): Buffer[] {
@@ -113,7 +99,7 @@ export async function writeBatch(trx: Tx, batch: readonly PreparedRecord[]): Pro
   });
   const indexes = new Array<number>(batch.length);
   const rows: NewRecordRow[] = [];
-  const nodes: Parameters<typeof insertNodes>[1] = [];
+  const tiles: Parameters<typeof appendTiles>[1] = [];
   const updates: Parameters<typeof updateLogs>[1] = [];
   for (const [tenantId, positions] of byTenant) {
     const state = states.get(tenantId)!;
@@ -137,7 +123,7 @@ export async function writeBatch(trx: Tx, batch: readonly PreparedRecord[]): Pro
         canonical: p.canonical,
       });
     });
-    for (const node of result.nodes) nodes.push({ tenantId, node });
+    for (const tile of tileWrites(result.nodes)) tiles.push({ tenantId, tile });
     updates.push({
       tenantId,
       treeSize: result.treeSize,
@@ -145,7 +131,7 @@ export async function writeBatch(trx: Tx, batch: readonly PreparedRecord[]): Pro
     });
   }
   await insertRecords(trx, rows);
-  await insertNodes(trx, nodes);
+  await appendTiles(trx, tiles);
   await updateLogs(trx, updates);
   return indexes;
 }
@@ -180,6 +166,8 @@ export interface AuditBufferOptions {
   maxBuffered?: number;
   /** Called after a batch commits (new leaves: the signer may run). */
   onCommitted?: () => void;
+  /** Prepares batches on worker threads instead of this one (see prepare-pool.ts). */
+  pool?: PreparePool | undefined;
 }
 
 /**
@@ -319,6 +307,19 @@ export class AuditBuffer {
     const batch = isolated ? this.takeOneTenant() : this.queue.splice(0, this.maxBatch);
     try {
       const tenants = [...new Set(batch.map(tenantOf))];
+      const pool = this.options.pool;
+      if (pool) {
+        const keys = await this.options.redactors.loadKeys(this.options.db.kysely, tenants);
+        const prepared = await pool.prepare(
+          batch.map((p) => ({
+            input: p.input,
+            recordId: p.recordId,
+            timestampMs: p.timestampMs,
+            redaction: keys.get(tenantOf(p))!,
+          })),
+        );
+        return { batch, prepared, isolated };
+      }
       const redactors = await this.options.redactors.load(this.options.db.kysely, tenants);
       const prepared = batch.map((p) =>
         prepare(p.input, p.recordId, p.timestampMs, redactors.get(tenantOf(p))),

@@ -31,6 +31,7 @@ import { PII_KINDS } from './redaction/index.js';
 import type { AuditSigningKey } from './signing-key.js';
 import type { RecordRow, TreeHeadRow } from './store.js';
 import * as store from './store.js';
+import { TileCache } from './tiles.js';
 import { type SignedTreeHeadJson, signTreeHead, treeHeadToJson } from './tree-head.js';
 import type { AuditRecord, ListLogsQuery, SettingsBody } from './types.js';
 
@@ -124,6 +125,8 @@ function thin<T>(items: T[], max: number): T[] {
 
 export function createAuditService(deps: AuditServiceDeps) {
   const { db, clock } = deps;
+  // Tiles the proof routes read (bounded; see TileCache for why a cached tile stays right).
+  const tileCache = new TileCache();
 
   /** Signs a head over every leaf not yet covered, for the logs `logsToSign` returns. */
   async function signIn(trx: Tx, tenantId: string | undefined): Promise<number> {
@@ -162,7 +165,7 @@ export function createAuditService(deps: AuditServiceDeps) {
   }
 
   async function nodes(ex: Executor, tenantId: string, keys: SubtreeKey[]) {
-    return store.getNodes(ex, tenantId, keys);
+    return store.getNodes(ex, tenantId, keys, tileCache);
   }
 
   async function listRecords(tenantId: string, q: ListLogsQuery) {
@@ -203,12 +206,15 @@ export function createAuditService(deps: AuditServiceDeps) {
   ];
 
   async function getRecordWithProof(tenantId: string, recordId: string) {
-    // One transaction (record, head, O(log n) hashes) on the common path: a proof is a hot read.
+    // One transaction on the common path, a proof being a hot read: record, head and the tiles on
+    // the leaf's path in one statement; the right edge's tiles mostly come from the cache, else
+    // from a second statement.
     const found = await db.withTenant(tenantId, async (trx) => {
-      const row = await store.findRecord(trx, tenantId, recordId);
-      if (!row) return undefined;
-      const head = await store.latestHead(trx, tenantId);
+      const hit = await store.findRecordForProof(trx, tenantId, recordId);
+      if (!hit) return undefined;
+      const { row, head, pathTiles } = hit;
       if (!head || head.tree_size <= row.leaf_index) return { row, head: undefined, hashes: undefined };
+      tileCache.put(tenantId, pathTiles);
       return { row, head, hashes: await nodes(trx, tenantId, proofKeys(row.leaf_index, head.tree_size)) };
     });
     if (!found) throw AuditProblems.recordNotFound.create(`no audit record ${recordId} in this tenant’s log`);

@@ -1,12 +1,19 @@
 /**
- * SQL for the audit schema only. Writes of the log (records, nodes, log state) take the caller's
+ * SQL for the audit schema only. Writes of the log (records, tiles, log state) take the caller's
  * transaction; batches go in one statement each through `unnest` arrays, whatever their size.
  * Bytes cross as base64 text: both drivers (pg and PGlite) pass text arrays the same way.
  */
 import { sql } from 'kysely';
 import type { Executor, Tx } from '../../platform/db/database.js';
-import type { SubtreeKey, SubtreeNode } from './merkle.js';
-import { subtreeKeyId } from './merkle.js';
+import type { SubtreeKey } from './merkle.js';
+import {
+  hashesFromTiles,
+  TILE_HEIGHT,
+  type TileCache,
+  type TileKey,
+  type TileWrite,
+  tilesFor,
+} from './tiles.js';
 
 export const buf = (b: Uint8Array): Buffer =>
   Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -105,13 +112,33 @@ export async function insertRecords(trx: Tx, rows: NewRecordRow[]): Promise<void
       as u(t, l, r, p, e, a, res, act, o, at, c)`.execute(trx);
 }
 
-export async function insertNodes(trx: Tx, nodes: { tenantId: string; node: SubtreeNode }[]): Promise<void> {
-  if (nodes.length === 0) return;
-  await sql`insert into audit.nodes (tenant_id, level, idx, hash)
-    select t, l, i, decode(h, 'base64')
-    from unnest(${nodes.map((n) => n.tenantId)}::uuid[], ${nodes.map((n) => n.node.level)}::int[],
-      ${nodes.map((n) => n.node.index)}::bigint[], ${nodes.map((n) => n.node.hash.toString('base64'))}::text[])
-      as u(t, l, i, h)`.execute(trx);
+/**
+ * Appends each write's hashes to its tile: a write at offset 0 creates the tile, any other
+ * continues it and only applies when the tile holds exactly `offset` hashes. Anything else means
+ * the stored tree and the log state disagree, and the batch fails rather than corrupt the tree.
+ */
+export async function appendTiles(trx: Tx, writes: { tenantId: string; tile: TileWrite }[]): Promise<void> {
+  if (writes.length === 0) return;
+  const res = await sql<{ updated: number; inserted: number; expected: number }>`
+    with w as (
+      select * from unnest(${writes.map((w) => w.tenantId)}::uuid[], ${writes.map((w) => w.tile.level)}::int[],
+        ${writes.map((w) => w.tile.index)}::bigint[], ${writes.map((w) => w.tile.offset)}::int[],
+        ${writes.map((w) => w.tile.hashes.toString('base64'))}::text[]) as u(t, l, i, o, h)),
+    upd as (
+      update audit.tiles x set hashes = x.hashes || decode(w.h, 'base64') from w
+      where w.o > 0 and x.tenant_id = w.t and x.level = w.l and x.idx = w.i and octet_length(x.hashes) = w.o * 32
+      returning 1),
+    ins as (
+      insert into audit.tiles (tenant_id, level, idx, hashes)
+      select w.t, w.l, w.i, decode(w.h, 'base64') from w where w.o = 0
+      returning 1)
+    select (select count(*) from upd)::int as updated, (select count(*) from ins)::int as inserted,
+      (select count(*) from w)::int as expected`.execute(trx);
+  const r = res.rows[0]!;
+  if (Number(r.updated) + Number(r.inserted) !== Number(r.expected))
+    throw new Error(
+      `audit tiles do not match the log state: ${Number(r.expected) - Number(r.updated) - Number(r.inserted)} tile(s) could not be continued`,
+    );
 }
 
 export async function updateLogs(
@@ -140,6 +167,81 @@ export async function findRecord(
   const res = await sql<RecordRow>`select * from audit.records
     where tenant_id = ${tenantId} and record_id = ${recordId}`.execute(ex);
   return res.rows[0] ? toRecordRow(res.rows[0]) : undefined;
+}
+
+/**
+ * Tile levels of a leaf's path read with the record: the two lowest, which a proof on a large log
+ * rarely finds in the tile cache (the upper ones are few and stay cached). Each level is one more
+ * subplan to plan on every request, so not all 14.
+ */
+const PATH_TILE_LEVELS = [0, 1];
+
+/**
+ * A record, the tenant's latest head and the tiles on its leaf's path to the root (one per tile
+ * level, keyed by `tileKeyId`), in one statement: the common proof read is then one round trip
+ * inside its transaction.
+ */
+export async function findRecordForProof(
+  ex: Executor,
+  tenantId: string,
+  recordId: string,
+): Promise<{ row: RecordRow; head: TreeHeadRow | undefined; pathTiles: Map<string, Buffer> } | undefined> {
+  const res = await sql<
+    RecordRow & {
+      h_tree_size: number | null;
+      h_signed_at_ms: number;
+      h_root_hash: Uint8Array;
+      h_signature: Uint8Array;
+      h_key_id: string;
+      t_hashes: (string | null)[];
+    }
+  >`select r.*, h.tree_size as h_tree_size, h.signed_at_ms as h_signed_at_ms, h.root_hash as h_root_hash,
+      h.signature as h_signature, h.key_id as h_key_id, array[${sql.join(
+        PATH_TILE_LEVELS.map(
+          (l) => sql`(select encode(t.hashes, 'base64') from audit.tiles t where t.tenant_id = r.tenant_id
+            and t.level = ${sql.lit(l)} and t.idx = k.${sql.raw(`i${l}`)})`,
+        ),
+      )}] as t_hashes
+    from audit.records r
+    cross join lateral (select ${sql.join(
+      PATH_TILE_LEVELS.map(
+        (l) => sql`r.leaf_index >> ${sql.lit(TILE_HEIGHT * (l + 1))} as ${sql.raw(`i${l}`)}`,
+      ),
+    )} offset 0) k
+    left join lateral (select * from audit.tree_heads where tenant_id = r.tenant_id
+      order by tree_size desc limit 1) h on true
+    where r.tenant_id = ${tenantId} and r.record_id = ${recordId}`.execute(ex);
+  const r = res.rows[0];
+  if (!r) return undefined;
+  const { h_tree_size, h_signed_at_ms, h_root_hash, h_signature, h_key_id, t_hashes, ...row } = r;
+  const pathTiles = new Map<string, Buffer>();
+  const leaf = Number(row.leaf_index);
+  t_hashes.forEach((hashes, level) => {
+    // The tile indexes are computed in a fenced subquery (`offset 0`) so that each lookup compares
+    // plain values: under RLS a condition holding a non-leakproof operator such as `>>` may not
+    // become an index condition, and each lookup then scanned a whole level of the tenant's
+    // tiles (15 ms a proof on a million leaves).
+    if (hashes !== null)
+      pathTiles.set(
+        `${level}/${Math.floor(leaf / 2 ** (TILE_HEIGHT * (level + 1)))}`,
+        Buffer.from(hashes, 'base64'),
+      );
+  });
+  return {
+    row: toRecordRow(row),
+    head:
+      h_tree_size === null
+        ? undefined
+        : toHeadRow({
+            tenant_id: row.tenant_id,
+            tree_size: h_tree_size,
+            signed_at_ms: h_signed_at_ms,
+            root_hash: buf(h_root_hash),
+            signature: buf(h_signature),
+            key_id: h_key_id,
+          }),
+    pathTiles,
+  };
 }
 
 export interface RecordFilter {
@@ -220,24 +322,47 @@ export async function leafRangeForTime(
   return { from: Number(r.lo), to: Number(r.hi) + 1 };
 }
 
-/** The hashes of `keys` in one query per 10k keys; absent ones are simply missing from the map. */
+/** Tiles by key (absent ones are missing from the map), keyed by `tileKeyId`, one query per 10k. */
+export async function getTiles(
+  ex: Executor,
+  tenantId: string,
+  keys: readonly TileKey[],
+): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (let at = 0; at < keys.length; at += 10_000) {
+    const chunk = keys.slice(at, at + 10_000);
+    const res = await sql<{ level: number; idx: number; hashes: Uint8Array }>`
+      select t.level, t.idx, t.hashes from audit.tiles t
+      join unnest(${chunk.map((k) => k.level)}::int[], ${chunk.map((k) => k.index)}::bigint[]) as u(l, i)
+        on t.level = u.l and t.idx = u.i
+      where t.tenant_id = ${tenantId}`.execute(ex);
+    for (const r of res.rows) out.set(`${r.level}/${Number(r.idx)}`, buf(r.hashes));
+  }
+  return out;
+}
+
+/**
+ * The hashes of `keys` (complete subtrees), computed from the O(log n) tiles they live in; absent
+ * ones are missing from the map. `cache` (proof routes only) saves re-reading tiles.
+ */
 export async function getNodes(
   ex: Executor,
   tenantId: string,
   keys: readonly SubtreeKey[],
+  cache?: TileCache,
 ): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const unique = [...new Map(keys.map((k) => [subtreeKeyId(k), k])).values()];
-  for (let at = 0; at < unique.length; at += 10_000) {
-    const chunk = unique.slice(at, at + 10_000);
-    const res = await sql<{ level: number; idx: number; hash: Uint8Array }>`
-      select n.level, n.idx, n.hash from audit.nodes n
-      join unnest(${chunk.map((k) => k.level)}::int[], ${chunk.map((k) => k.index)}::bigint[]) as u(l, i)
-        on n.level = u.l and n.idx = u.i
-      where n.tenant_id = ${tenantId}`.execute(ex);
-    for (const r of res.rows) out.set(`${r.level}/${Number(r.idx)}`, buf(r.hash));
-  }
-  return out;
+  const need = tilesFor(keys);
+  let tiles: Map<string, Buffer>;
+  if (cache) {
+    const { hit, missing } = cache.take(tenantId, need);
+    tiles = hit;
+    if (missing.length > 0) {
+      const fetched = await getTiles(ex, tenantId, missing);
+      cache.put(tenantId, fetched);
+      for (const [k, v] of fetched) tiles.set(k, v);
+    }
+  } else tiles = await getTiles(ex, tenantId, need);
+  return hashesFromTiles(keys, tiles, cache?.computed(tenantId));
 }
 
 export async function latestHead(ex: Executor, tenantId: string): Promise<TreeHeadRow | undefined> {
@@ -332,7 +457,7 @@ export async function putSettings(ex: Executor, row: SettingsRow): Promise<void>
 
 /**
  * Expires up to `limit` records past their retention: deletes the payload and the personal
- * columns, never the leaf hash (audit.nodes). `defaults` is days per product; `fallbackDays` for
+ * columns, never the leaf hash (audit.tiles). `defaults` is days per product; `fallbackDays` for
  * the rest; a tenant's `retention_days` overrides both. Returns how many rows it expired.
  */
 export async function expireRecords(

@@ -1,7 +1,9 @@
 /**
  * What the policy module publishes: audit records are its only output on the outbox, as
  * `audit.record` with `product: 'oversight'` (the audit module consumes them), written in the
- * transaction of the change they describe. It consumes one domain event, identity's
+ * transaction of the change they describe. Decision records are the exception when the node runs
+ * the audit module: they go through its batched in-process `append` once their decision rows
+ * commit (decisions.ts, AuditAppender), with the outbox as the fallback. It consumes one domain event, identity's
  * `identity.tenant.onboarded` (onboarding.ts: installs the default policy set).
  *
  * Event types:

@@ -161,8 +161,9 @@ for (const driver of drivers()) {
       );
       await sql`update audit.records set canonical = ${altered}
         where tenant_id = ${log.tenantId} and leaf_index = ${target.leaf_index}`.execute(t.node.db.kysely);
-      await sql`update audit.nodes set hash = ${leafHash(altered)}
-        where tenant_id = ${log.tenantId} and level = 0 and idx = ${target.leaf_index}`.execute(
+      await sql`update audit.tiles set hashes = overlay(hashes placing ${leafHash(altered)}
+          from ${(target.leaf_index % 16) * 32 + 1} for 32)
+        where tenant_id = ${log.tenantId} and level = 0 and idx = ${Math.floor(target.leaf_index / 16)}`.execute(
         t.node.db.kysely,
       );
       // The leaf's own bytes and stored hash agree now; what no longer holds is what was signed.
@@ -299,12 +300,16 @@ for (const driver of drivers()) {
       // Someone who could sign (a stolen key) rewrites leaf 0 and signs a new head of the same size
       // as the last: the signatures hold, but the earlier heads do not extend into it.
       const key = await loadOrCreateSigningKey(t.node.db, t.node.secrets);
-      const leaves = (
-        await sql<{
-          hash: Uint8Array;
-        }>`select hash from audit.nodes where tenant_id = ${log.tenantId} and level = 0
-          order by idx`.execute(t.node.db.kysely)
-      ).rows.map((r): Buffer => Buffer.from(r.hash));
+      const tiles = Buffer.concat(
+        (
+          await sql<{
+            hashes: Uint8Array;
+          }>`select hashes from audit.tiles where tenant_id = ${log.tenantId} and level = 0
+            order by idx`.execute(t.node.db.kysely)
+        ).rows.map((r) => Buffer.from(r.hashes)),
+      );
+      const leaves: Buffer[] = [];
+      for (let at = 0; at < tiles.length; at += 32) leaves.push(tiles.subarray(at, at + 32));
       leaves[0] = leafHash(Buffer.from('{"rewritten":true}'));
       const size = log.heads.at(-1)!;
       const root = MerkleAppender.empty().append(leaves.slice(0, size)).root;
