@@ -163,12 +163,11 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       log,
     });
     const audit = createAuditModule({ db, clock: systemClock, secrets, log });
+    // Revision-checked and cached per node: suspension or revocation counts from the next call.
     const activeAgent = async (tenantId: string, agentId: string) => {
-      const a = await identity.agents.get(tenantId, agentId).catch((err: { status?: number }) => {
-        if (err?.status === 404) return undefined;
-        throw err;
-      });
-      return a && a.status === 'active' ? a : undefined;
+      const a = await identity.agents.current(tenantId, agentId);
+      // Revoked is a status; suspended is a trust level (reinstate restores the previous one).
+      return a && a.status === 'active' && a.trust_level !== 'suspended' ? a : undefined;
     };
     const policy = createPolicyModule({
       db,

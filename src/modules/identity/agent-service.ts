@@ -24,6 +24,9 @@ const CHALLENGE_TTL_MS = 5 * 60_000;
 export const AGENT_REVISION_TTL_MS = 30 * 24 * 3600_000;
 
 export const agentRevisionKey = (agentId: string) => `agent-rev:${agentId}`;
+const CURRENT_MAX = 50_000;
+// Even with an unchanged revision an entry is re-read after a minute (a lost Counters value).
+const CURRENT_MAX_AGE_MS = 60_000;
 
 export interface AgentServiceDeps {
   db: Database;
@@ -46,6 +49,7 @@ function keyOrProblem(text: string, field: string) {
 }
 
 export function createAgentService({ db, counters, onEventsCommitted }: AgentServiceDeps) {
+  const currentCache = new Map<string, { agent: Agent; revision: string; loadedAt: number }>();
   async function changed(
     trx: Tx,
     agent: store.AgentRow,
@@ -162,6 +166,31 @@ export function createAgentService({ db, counters, onEventsCommitted }: AgentSer
       });
       await afterCommit(row);
       return store.toAgent(row);
+    },
+
+    /**
+     * The agent as of its latest change, for per-request callers (the decision path): served from a
+     * bounded per-node cache while its revision in Counters is unchanged — suspension, revocation
+     * and rotation bump the revision, so they take effect on the next call, as for signed requests
+     * (agent-auth.ts). Undefined when there is no such agent in the tenant.
+     */
+    async current(tenantId: string, id: string): Promise<Agent | undefined> {
+      const key = `${tenantId}:${id}`;
+      const published = await counters.kvGet(agentRevisionKey(id));
+      const hit = currentCache.get(key);
+      if (hit && published === hit.revision && Date.now() - hit.loadedAt < CURRENT_MAX_AGE_MS)
+        return hit.agent;
+      const row = await db.withTenant(tenantId, (trx) => store.findAgent(trx, id));
+      if (!row) {
+        currentCache.delete(key);
+        return undefined;
+      }
+      const revision = String(row.revision);
+      if (published !== revision) await counters.kvSet(agentRevisionKey(id), revision, AGENT_REVISION_TTL_MS);
+      if (currentCache.size >= CURRENT_MAX) currentCache.delete(currentCache.keys().next().value as string);
+      const agent = store.toAgent(row);
+      currentCache.set(key, { agent, revision, loadedAt: Date.now() });
+      return agent;
     },
 
     async get(tenantId: string, id: string): Promise<Agent> {

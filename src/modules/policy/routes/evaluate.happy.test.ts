@@ -175,6 +175,33 @@ for (const driver of drivers()) {
       });
       expect(foreign.statusCode).toBeGreaterThanOrEqual(400);
       expect(foreign.statusCode).toBeLessThan(500);
+      // The agent lookup is cached per node, yet a suspension counts from the very next request.
+      const again = () =>
+        ask({
+          agent_id: agent.id,
+          action: 'sandbox.create',
+          resource: { id: 'sandbox:small' },
+          delegation_token: token,
+        });
+      expect((await again()).statusCode).toBe(200);
+      const suspend = await t.node.app.inject({
+        method: 'POST',
+        url: `/v1/agents/${agent.id}/suspend`,
+        headers: a.auth,
+        payload: { reason: 'test' },
+      });
+      expect(suspend.statusCode, suspend.body).toBe(200);
+      const refused = await again();
+      expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+      expect(refused.statusCode).toBeLessThan(500);
+      const reinstate = await t.node.app.inject({
+        method: 'POST',
+        url: `/v1/agents/${agent.id}/reinstate`,
+        headers: a.auth,
+        payload: { reason: 'test' },
+      });
+      expect(reinstate.statusCode, reinstate.body).toBe(200);
+      expect((await again()).statusCode).toBe(200);
     });
 
     it('refuses an action outside the token with the authz problem type', async () => {
