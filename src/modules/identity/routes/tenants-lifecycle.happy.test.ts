@@ -119,6 +119,8 @@ for (const driver of drivers()) {
         .selectFrom('platform.outbox')
         .select(['topic', 'payload'])
         .where('tenant_id', '=', tenant.id)
+        .orderBy('created_at')
+        .orderBy('id')
         .execute();
       expect(events.map((e) => e.topic)).toEqual(
         expect.arrayContaining([
