@@ -159,7 +159,7 @@ for (const driver of drivers()) {
       const types = rows
         .filter((r) => r.topic === 'audit.record')
         .map((r) => (r.payload as { event_type: string }).event_type);
-      expect(types).toEqual(['tenant.updated', 'tenant.deactivated']);
+      expect([...types].sort()).toEqual(['tenant.deactivated', 'tenant.updated']);
       expect(rows.map((r) => r.topic)).toEqual(
         expect.arrayContaining(['identity.tenant.updated', 'identity.tenant.deactivated']),
       );
