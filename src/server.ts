@@ -212,12 +212,14 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
     const metrics = new HttpMetrics();
     metrics.gauge('warden_outbox_backlog', 'events committed but not yet relayed', () => bus!.backlog());
     const c = counters;
+    // Built once: the edge asks for the list on every request.
+    const authenticators = [operatorAuthenticator(adminToken), ...identity.authenticators()];
     const app = await createEdge({
       logger: log,
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
-      authenticators: () => [operatorAuthenticator(adminToken), ...identity.authenticators()],
+      authenticators: () => authenticators,
       authorize: () => identity.authorize,
       signatureAuthenticator: () => (enabled('identity') ? identity.agentAuthenticator : undefined),
       rateLimit:

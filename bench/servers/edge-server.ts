@@ -32,13 +32,15 @@ const Body = Type.Object(
 );
 
 if (mode === 'edge') {
+  // Built once, as src/server.ts does.
+  const authenticators = [operatorAuthenticator(TOKEN)];
   const app = await createEdge({
     // The production logger (redaction, ISO time, level labels), batched as on stdout, to /dev/null.
     logger: createLogger({ level: 'info', destination: batchedDestination('/dev/null') }),
     bodyLimitBytes: 1024 * 1024,
     trustProxy: false,
     corsOrigins: [],
-    authenticators: () => [operatorAuthenticator(TOKEN)],
+    authenticators: () => authenticators,
     authorize: () => operatorOnly,
     rateLimit: {
       limiter: new MemoryCounters({ clock: systemClock }),

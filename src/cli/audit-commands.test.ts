@@ -1,34 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drivers } from '../../test/support/drivers.js';
-import { listeningUrl, spawnWarden } from '../../test/support/process.js';
+import { listeningUrl, runWarden, spawnWarden } from '../../test/support/process.js';
 import { ADMIN_TOKEN, MASTER_KEY } from '../../test/support/warden.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Runs the real CLI (from source) as a separate process, with no server configuration. */
-function warden(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const warden = runWarden;
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -1,38 +1,13 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importAgentKeys, WardenAgent, WardenError } from '../../sdk/src/index.js';
 import { onboardTenant } from '../../test/support/identity-fixtures.js';
+import { runWarden } from '../../test/support/process.js';
 import { drivers, useWarden } from '../../test/support/warden.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Runs the real CLI (from source); `input` goes to its stdin. */
-function warden(
-  args: string[],
-  input = '',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const warden = runWarden;
 
 describe('warden agent / token commands', () => {
   const t = useWarden(drivers()[0]!);

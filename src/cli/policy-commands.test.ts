@@ -1,32 +1,11 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createKey, onboardTenant } from '../../test/support/identity-fixtures.js';
+import { runWarden } from '../../test/support/process.js';
 import { drivers, useWarden } from '../../test/support/warden.js';
 import { agentWithToken } from '../modules/policy/test/policy-fixtures.js';
 import { diffRules, parseParams } from './policy-commands.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Runs the real CLI (from source) against the test node. */
-function warden(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const warden = runWarden;
 
 describe('diffRules', () => {
   it('names added, removed and changed rules with the changed fields', () => {

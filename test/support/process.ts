@@ -65,6 +65,34 @@ export function spawnTs(entry: string, args: string[], env: Record<string, strin
   };
 }
 
+/**
+ * Runs one CLI command (from source) to completion with a clean environment; `input` goes to stdin.
+ *
+ * @example const { code, stdout } = await runWarden(['tenant', 'list', '--json', '--url', url]);
+ */
+export function runWarden(
+  args: string[],
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 export function spawnWarden(args: string[], env: Record<string, string | undefined>): Spawned {
   return spawnTs('src/cli/main.ts', args, env);
 }

@@ -28,7 +28,7 @@ export function sessionTokenOf(request: FastifyRequest): string | undefined {
   return bearer === undefined ? sessionCookie(request) : undefined;
 }
 
-/** @example authenticators: () => [operatorAuthenticator(token), apiKeyAuthenticator(humans), …] */
+/** @example const list = [operatorAuthenticator(token), apiKeyAuthenticator(humans), …]; edge({ authenticators: () => list }) */
 export function apiKeyAuthenticator(humans: HumansService): Authenticator {
   return (request) => {
     const token = bearerToken(request);

@@ -50,17 +50,6 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  *   const authenticators = [operatorAuthenticator(config.adminToken)];
  */
 export function operatorAuthenticator(adminToken: string): Authenticator {
-  // The server builds its authenticator list per request (`authenticators: () => [...]`), so the
-  // last one built is kept: no closure, principal or token Buffer per request for the same token.
-  if (lastOperator?.token === adminToken) return lastOperator.authenticate;
-  const authenticate = buildOperatorAuthenticator(adminToken);
-  lastOperator = { token: adminToken, authenticate };
-  return authenticate;
-}
-
-let lastOperator: { token: string; authenticate: Authenticator } | undefined;
-
-function buildOperatorAuthenticator(adminToken: string): Authenticator {
   // Shared by every request this authenticator admits: frozen, so no request can change another's.
   const operator: Principal = Object.freeze({
     kind: 'operator',
