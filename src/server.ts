@@ -199,6 +199,11 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       // Decision records through the audit module's batched in-process append, not one outbox
       // event (and one bus delivery) per decision; only on nodes that run the audit module.
       appendAudit: enabled('audit') ? (record) => void audit.append(record) : undefined,
+      // Simulation replays the tenant's `decision.made` records from the audit log, newest first.
+      decisionHistory: async (tenantId, last) =>
+        (await audit.recent(tenantId, { product: 'oversight', event_type: 'decision.made' }, last)).map(
+          (r) => ({ at: r.timestamp, outcome: r.outcome ?? '', metadata: r.metadata }),
+        ),
     });
     const modules: WardenModule[] = [identity, authz, audit, policy];
 

@@ -61,6 +61,18 @@ export interface AuditModule extends WardenModule {
   appendDurable(record: AuditAppend): Promise<AppendedRecord>;
   /** Writes everything appended before the call. */
   flush(): Promise<void>;
+  /**
+   * A tenant's last `n` records matching the filter, newest first, after writing what this node
+   * has buffered. Expired records come with `metadata: null`.
+   *
+   * @example
+   *   const last = await audit.recent(tenantId, { product: 'oversight', event_type: 'decision.made' }, 1000);
+   */
+  recent(
+    tenantId: string,
+    filter: { readonly product?: string; readonly event_type?: string },
+    n: number,
+  ): Promise<AuditRecord[]>;
   /** Signs a tree head for every log with uncovered leaves (the `audit.sign` job does it every second). */
   signPending(): Promise<number>;
 }
@@ -82,6 +94,9 @@ export interface AuditModuleDeps {
    */
   prepareWorkers?: number;
 }
+
+/** Records read per statement by `recent`. */
+const RECENT_PAGE = 1000;
 
 export function createAuditModule(deps: AuditModuleDeps): AuditModule {
   let signingKey: AuditSigningKey | undefined;
@@ -140,6 +155,22 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     append: (record) => buffer.append(record),
     appendDurable: (record) => buffer.appendDurable(record),
     flush: () => buffer.flush(),
+    async recent(tenantId, filter, n) {
+      await buffer.flush();
+      const out: AuditRecord[] = [];
+      let cursor: string | undefined;
+      while (out.length < n) {
+        const page = await service.listRecords(tenantId, {
+          ...filter,
+          limit: Math.min(RECENT_PAGE, n - out.length),
+          ...(cursor ? { cursor } : {}),
+        });
+        out.push(...page.items);
+        if (!page.next_cursor) break;
+        cursor = page.next_cursor;
+      }
+      return out;
+    },
     signPending: () => service.signPending(),
     consumers: () => [consumer],
     registerJobs(jobs) {

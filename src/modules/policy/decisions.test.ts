@@ -1,6 +1,7 @@
 /**
- * The decision path in process, on every driver: combining, shadow disagreements, the decision
- * log, simulation, head invalidation, and failing closed.
+ * The decision path in process, on every driver: combining, shadow disagreements, decision records
+ * in the (real) audit log, simulation from them, decision caching, head invalidation, and failing
+ * closed.
  *
  * The delegation verifier here is a test double (`fakeDelegationVerifierForUnitTests`): the authz
  * module's in-process check is not exported yet. It only decides on the action named in the token.
@@ -16,6 +17,8 @@ import { type Database, openDatabase } from '../../platform/db/database.js';
 import { migrate } from '../../platform/db/migrate.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
+import { parseMasterKeys, SecretsStore } from '../../platform/secrets.js';
+import { type AuditModule, createAuditModule } from '../audit/index.js';
 import { type AgentFacts, createPolicyModule, type DelegationVerifier, type PolicyModule } from './index.js';
 import { sandboxRules, sandboxTests } from './test/policy-fixtures.js';
 
@@ -34,6 +37,7 @@ const fakeDelegationVerifierForUnitTests: DelegationVerifier = async (check) => 
 };
 
 const AGENT = 'a'.repeat(64);
+const MASTER_KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const UNTRUSTED = 'b'.repeat(64);
 
 for (const driver of drivers()) {
@@ -47,6 +51,7 @@ for (const driver of drivers()) {
     ]);
     let failAgents = false;
     let policy: PolicyModule;
+    let audit: AuditModule;
     const tenantId = randomUUID();
     const admin: Principal = { kind: 'user', id: 'u1', tenantId, roles: ['admin'] };
     const agentCaller = (id = AGENT): Principal => ({ kind: 'agent', id, tenantId, roles: ['agent'] });
@@ -55,6 +60,13 @@ for (const driver of drivers()) {
       url = await driver.createDatabase();
       db = await openDatabase({ url, dataDir: 'memory://' });
       await migrate(db, MIGRATION_SOURCES);
+      audit = createAuditModule({
+        db,
+        clock,
+        secrets: new SecretsStore(db, parseMasterKeys(MASTER_KEY)),
+        log: pino({ level: 'silent' }),
+      });
+      await audit.start!();
       policy = createPolicyModule({
         db,
         clock,
@@ -65,10 +77,23 @@ for (const driver of drivers()) {
           if (failAgents) throw new Error('identity is down');
           return t === tenantId ? agents.get(id) : undefined;
         },
+        // Wired as server.ts wires them: records to the audit log, simulation reads them back.
+        appendAudit: (record) => void audit.append(record),
+        decisionHistory: async (t, last) =>
+          (await audit.recent(t, { product: 'oversight', event_type: 'decision.made' }, last)).map((r) => ({
+            at: r.timestamp,
+            outcome: r.outcome ?? '',
+            metadata: r.metadata,
+          })),
       });
     });
+    const records = async (eventType: string) =>
+      (await audit.recent(tenantId, { product: 'oversight', event_type: eventType }, 10_000)).map(
+        (r) => r.metadata as Record<string, unknown>,
+      );
     afterAll(async () => {
       await policy?.decisions.stop();
+      await audit?.stop?.();
       await db?.close();
       await driver.dropDatabase(url);
     });
@@ -183,15 +208,7 @@ for (const driver of drivers()) {
       expect(err).toBeInstanceOf(ProblemError);
       expect(err).toMatchObject({ status: 403, type: '/problems/delegation-action-not-permitted' });
       await policy.flush();
-      const refused = await db.kysely
-        .selectFrom('platform.outbox')
-        .select('payload')
-        .where('tenant_id', '=', tenantId)
-        .where(sql<boolean>`payload->>'event_type' = 'decision.refused'`)
-        .execute();
-      expect(refused.map((r) => (r.payload as { metadata: { reason: string } }).metadata.reason)).toContain(
-        'action_not_permitted',
-      );
+      expect((await records('decision.refused')).map((m) => m.reason)).toContain('action_not_permitted');
     });
 
     it('refuses oversized context, a foreign agent and an unknown agent', async () => {
@@ -230,7 +247,7 @@ for (const driver of drivers()) {
       }
     });
 
-    it('writes each decision with its input and an audit record; simulation replays them', async () => {
+    it('audits each decision with the facts it was made on; simulation replays them from the audit log', async () => {
       const policyId = await activate();
       clock.advance(10_000);
       const made = [
@@ -239,24 +256,19 @@ for (const driver of drivers()) {
         await ask('sandbox.exec', {}, agentCaller(UNTRUSTED)),
       ];
       await policy.flush();
-      const rows = await db.kysely
-        .selectFrom('policy.decisions')
-        .select(['id', 'decision', 'rule_ids', 'input'])
-        .where(
-          'id',
-          'in',
-          made.map((d) => d.decision_id),
-        )
-        .execute();
-      expect(rows).toHaveLength(3);
-      const audit = await db.kysely
-        .selectFrom('platform.outbox')
-        .select('payload')
-        .where('tenant_id', '=', tenantId)
-        .where(sql<boolean>`payload->>'event_type' = 'decision.made'`)
-        .execute();
-      const ids = audit.map((r) => (r.payload as { metadata: { decision_id: string } }).metadata.decision_id);
-      for (const d of made) expect(ids).toContain(d.decision_id);
+      const byId = new Map((await records('decision.made')).map((m) => [m.decision_id, m]));
+      expect(byId.get(made[0]!.decision_id)).toMatchObject({
+        rule_ids: ['sandboxes'],
+        cached: false,
+        input: {
+          agent: { id: AGENT, tier: 'premium', trust_level: 'trusted' },
+          action: 'sandbox.create',
+          resource: { id: 'sandbox:new' },
+          context: { estimated_cost: 5 },
+          principal: { chain: ['user:root', AGENT], depth: 1 },
+        },
+      });
+      for (const d of made) expect(byId.has(d.decision_id)).toBe(true);
 
       // A candidate that requires approval for every sandbox.
       const v2 = await policy.policies.createVersion(admin, tenantId, policyId, {
@@ -267,7 +279,7 @@ for (const driver of drivers()) {
         last: 3,
         max_flips: 10,
       });
-      expect(sim.replayed).toBe(3);
+      expect(sim).toMatchObject({ replayed: 3, skipped: 0 });
       expect(sim.changes).toEqual({ 'allow->pending_approval': 1, 'deny->pending_approval': 1 });
       expect(sim.flips).toContainEqual(
         expect.objectContaining({
@@ -316,6 +328,89 @@ for (const driver of drivers()) {
         (await policy.policies.shadowReport(tenantId, policyId, v2.version, { limit: 10 }))
           .disagreements_total,
       ).toBe(1);
+    });
+
+    it('reuses a decision only where every rule of the action allows it, keyed on the facts they read', async () => {
+      const cachedRules = [
+        {
+          id: 'no-untrusted',
+          actions: ['model.call'],
+          when: "agent.trust_level == 'untrusted'",
+          effect: 'deny' as const,
+          reason: 'untrusted agents may not call models',
+          cache_ttl_seconds: 60,
+        },
+        {
+          id: 'allowed-models',
+          actions: ['model.call'],
+          when: "context.model in ['small', 'medium']",
+          effect: 'allow' as const,
+          reason: 'model on the allowlist',
+          cache_ttl_seconds: 30,
+        },
+        // Concerns sandbox.create but sets no cache time: those decisions are never reused.
+        { id: 'sandboxes', actions: ['sandbox.*'], when: 'true', effect: 'allow' as const, reason: 'ok' },
+        {
+          id: 'costly',
+          actions: ['sandbox.create'],
+          when: 'context.estimated_cost > 50.0',
+          effect: 'require_approval' as const,
+          reason: 'costly',
+          approval: sandboxRules[1]!.approval,
+          cache_ttl_seconds: 60,
+        },
+      ];
+      await activate(cachedRules, []);
+      const first = await ask('model.call', { model: 'small', prompt: 'a' });
+      expect(first).toMatchObject({ decision: 'allow', rule_ids: ['allowed-models'], cached: false });
+      // `prompt` is read by no rule: the same verdict is reused, as a new decision.
+      const second = await ask('model.call', { model: 'small', prompt: 'b' });
+      expect(second).toMatchObject({ decision: 'allow', rule_ids: ['allowed-models'], cached: true });
+      expect(second.decision_id).not.toBe(first.decision_id);
+      // A fact the rules read differs: decided afresh.
+      expect(await ask('model.call', { model: 'large' })).toMatchObject({ decision: 'deny', cached: false });
+      expect(await ask('model.call', { model: 'large' })).toMatchObject({ decision: 'deny', cached: true });
+      expect(await ask('model.call', { model: 'small' }, agentCaller(UNTRUSTED))).toMatchObject({
+        decision: 'deny',
+        rule_ids: ['no-untrusted'],
+        cached: false,
+      });
+      // The shortest time of the action's rules (30 s) bounds the reuse.
+      clock.advance(31_000);
+      expect(await ask('model.call', { model: 'small' })).toMatchObject({ cached: false });
+      // A rule of the action without a cache time, and pending approvals, are never reused.
+      for (let i = 0; i < 2; i++) {
+        expect(await ask('sandbox.create', { estimated_cost: 5 })).toMatchObject({ cached: false });
+        expect(await ask('sandbox.create', { estimated_cost: 80 })).toMatchObject({
+          decision: 'pending_approval',
+          cached: false,
+        });
+      }
+      // Every reused decision is audited as such.
+      await policy.flush();
+      const audited = (await records('decision.made')).find((m) => m.decision_id === second.decision_id);
+      expect(audited).toMatchObject({ cached: true, rule_ids: ['allowed-models'] });
+      // A new version changes the key: nothing of the old one is reused.
+      await activate(cachedRules, []);
+      expect(await ask('model.call', { model: 'small' })).toMatchObject({ cached: false });
+    });
+
+    it('refuses a cache time on a rule that reads `now` or `usage`', async () => {
+      const { policy: p } = await policy.policies.createPolicy(admin, tenantId, {
+        name: `uncacheable-${randomUUID()}`,
+        rules: [
+          {
+            id: 'office-hours',
+            when: 'now.getHours() >= 8',
+            effect: 'allow',
+            reason: 'office hours',
+            cache_ttl_seconds: 60,
+          },
+        ],
+      });
+      const err = await policy.policies.propose(admin, tenantId, p.id, 1, 'try').catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 422, type: '/problems/policy-rule-invalid' });
+      expect(JSON.stringify(err)).toMatch(/reads `now`/);
     });
 
     it('picks up a change made on another node within the poll interval', async () => {

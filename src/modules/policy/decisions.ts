@@ -13,15 +13,17 @@
  *    audit records (outbox). A clean stop flushes it; a crash loses at most that window. A full
  *    buffer fails decisions closed rather than dropping their records.
  */
+
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { Database, Tx } from '../../platform/db/database.js';
 import { publish } from '../../platform/events/bus.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
 import { newId } from '../../platform/ids.js';
-import { createActivation } from './cel/compile.js';
+import { type CelActivation, createActivation } from './cel/compile.js';
 import type { CompiledCache } from './compiled-cache.js';
-import { type CompiledPolicy, decide, factsFromInput, type Verdict } from './engine.js';
+import { type CachePlan, type CompiledPolicy, decide, factsFromInput, type Verdict } from './engine.js';
 import { foreignProblem, PolicyProblems } from './errors.js';
 import { AUDIT_TOPIC, actorOf, auditPayload, type PolicyAudit } from './events.js';
 import { computeRisk } from './risk.js';
@@ -82,6 +84,22 @@ export type DelegationVerifier = (check: DelegationCheck) => Promise<DelegationR
 
 /** Live usage figures of an agent (metering); synchronous because it must be a memory read. */
 export type UsageLookup = (tenantId: string, agentId: string) => Readonly<Record<string, number>> | undefined;
+
+/** A past decision as the audit log holds it: a `decision.made` record. */
+export interface PastDecision {
+  /** The record's timestamp (when the decision was made). */
+  readonly at: string;
+  /** The decision (the record's outcome). */
+  readonly outcome: string;
+  /** The record's metadata (decision id, rules, version, the input facts); null once expired. */
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+}
+
+/**
+ * The tenant's last `last` decisions from the audit log, newest first — what simulation replays.
+ * Provided by the audit module's reader; without it simulation is unavailable on the node.
+ */
+export type DecisionHistory = (tenantId: string, last: number) => Promise<readonly PastDecision[]>;
 
 /** What the approvals module receives for a `pending_approval` decision. */
 export interface ApprovalRequestInput {
@@ -172,16 +190,21 @@ interface Head {
   readonly shadow: LoadedVersion | undefined;
 }
 
+/** What the decision log writes: an audit record through the outbox, a shadow disagreement, or both. */
 interface LogEntry {
-  readonly decision?: Omit<store.DecisionRow, 'created_at'>;
   readonly at: Date;
-  readonly audit: PolicyAudit;
+  /** Set when the record goes through the outbox (no in-process appender, or it refused). */
+  readonly audit?: PolicyAudit;
   readonly disagreement?: store.DisagreementRow;
 }
 
 const MAX_BATCH = 500;
 const MAX_HEADS = 100_000;
 const MAX_AGENTS = 50_000;
+/** Reusable verdicts kept per node (rules with `cache_ttl_seconds`); the map is cleared when full. */
+const MAX_CACHED_VERDICTS = 50_000;
+/** Cache keys longer than this are hashed, so a 16 KiB context does not sit in memory as a key. */
+const MAX_RAW_KEY = 256;
 
 /**
  * Approximate JSON size of a value, stopping as soon as it passes `budget` or `MAX_FACT_DEPTH`:
@@ -216,17 +239,22 @@ export function boundedJsonSize(value: unknown, budget: number, depth = 0): numb
 /** The audit records of a batch as outbox events, in the caller's transaction. */
 async function publishAudits(trx: Tx, batch: LogEntry[]): Promise<void> {
   for (const e of batch)
-    await publish(trx, { topic: AUDIT_TOPIC, tenantId: e.audit.tenantId, payload: auditPayload(e.audit) });
+    if (e.audit)
+      await publish(trx, { topic: AUDIT_TOPIC, tenantId: e.audit.tenantId, payload: auditPayload(e.audit) });
 }
 
-/** Buffered decision records: written in batches with their audit records, flushed on stop. */
+/**
+ * Buffered writes of the decision path: shadow disagreements, and audit records that go through
+ * the outbox (when the node has no in-process audit appender, or it refused). Written in batches,
+ * one transaction each; flushed on stop.
+ */
 class DecisionLog {
   #pending: LogEntry[] = [];
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log' | 'appendAudit'>,
+    private readonly deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log'>,
     private readonly maxBuffered: number,
     private readonly intervalMs: number,
   ) {}
@@ -256,20 +284,13 @@ class DecisionLog {
         const batch = this.#pending.splice(0, MAX_BATCH);
         try {
           await this.deps.db.transaction(async (trx) => {
-            const decisions = batch.filter((e) => e.decision);
-            await store.insertDecisions(
-              trx,
-              decisions.map((e) => e.decision!),
-              decisions.map((e) => e.at),
-            );
             await store.insertDisagreements(
               trx,
               batch.filter((e) => e.disagreement).map((e) => e.disagreement!),
             );
-            if (!this.deps.appendAudit) await publishAudits(trx, batch);
+            await publishAudits(trx, batch);
           });
           wrote = true;
-          if (this.deps.appendAudit) await this.#appendAudits(batch);
         } catch (err) {
           // Kept for the next attempt, ahead of newer entries (the bound still applies to add()).
           this.#pending.unshift(...batch);
@@ -279,22 +300,6 @@ class DecisionLog {
     } finally {
       if (wrote) this.deps.onEventsCommitted();
     }
-  }
-
-  /** In-process audit appends after the decisions committed; what the audit buffer refuses goes to the outbox. */
-  async #appendAudits(batch: LogEntry[]): Promise<void> {
-    const refused: LogEntry[] = [];
-    for (const e of batch) {
-      try {
-        this.deps.appendAudit!({
-          tenant_id: e.audit.tenantId,
-          ...auditPayload(e.audit),
-        } as Parameters<AuditAppender>[0]);
-      } catch {
-        refused.push(e);
-      }
-    }
-    if (refused.length > 0) await this.deps.db.transaction((trx) => publishAudits(trx, refused));
   }
 
   start(): void {
@@ -320,6 +325,7 @@ export function createDecisionService(deps: DecisionServiceDeps) {
   const generations = new Map<string, number>();
   const agents = new Map<string, { facts: AgentFacts | undefined; at: number }>();
   const agentTtlMs = deps.agentTtlMs ?? 2000;
+  const verdicts = new Map<string, { readonly verdict: Verdict; readonly expiresAt: number }>();
   let lastSeq = 0;
   let pollTimer: NodeJS.Timeout | undefined;
   let polling = false;
@@ -386,9 +392,50 @@ export function createDecisionService(deps: DecisionServiceDeps) {
     }
   }
 
-  function buffer(entry: LogEntry): void {
-    if (!log.add(entry))
+  /**
+   * Audits a decision (the in-process appender, else the outbox through the log) and buffers its
+   * shadow disagreement. Throws when the log is full: the caller fails closed, nothing is dropped.
+   */
+  function record(at: Date, audit: PolicyAudit, disagreement?: store.DisagreementRow): void {
+    let viaOutbox: PolicyAudit | undefined = audit;
+    if (deps.appendAudit) {
+      try {
+        deps.appendAudit({
+          tenant_id: audit.tenantId,
+          ...auditPayload(audit),
+        } as Parameters<AuditAppender>[0]);
+        viaOutbox = undefined;
+      } catch (err) {
+        // Its buffer is full (the database is behind) or it refused the record: the outbox keeps it.
+        deps.log.warn(
+          { err, tenant_id: audit.tenantId },
+          'audit append refused a decision record; using the outbox',
+        );
+      }
+    }
+    if (!viaOutbox && !disagreement) return;
+    if (
+      !log.add({ at, ...(viaOutbox ? { audit: viaOutbox } : {}), ...(disagreement ? { disagreement } : {}) })
+    )
       throw new Error(`the decision log holds ${log.size} unwritten records; the database is behind`);
+  }
+
+  /**
+   * The facts the action's rules can observe, and nothing else: two requests with the same key get
+   * the same verdict from the same version. An absent field is not a null one.
+   */
+  function cacheKey(tenantId: string, versionId: string, input: DecisionInput, plan: CachePlan): string {
+    let key = `${tenantId}\n${versionId}\n${input.action}`;
+    for (const path of plan.reads) {
+      let v: unknown = input;
+      for (let i = 0; i < path.length && v !== undefined; i++)
+        v =
+          v !== null && typeof v === 'object' && !Array.isArray(v)
+            ? (v as Record<string, unknown>)[path[i]!]
+            : undefined;
+      key += v === undefined ? '\n~' : `\n${JSON.stringify(v)}`;
+    }
+    return key.length <= MAX_RAW_KEY ? key : createHash('sha256').update(key).digest('base64');
   }
 
   function failClosed(req: DecisionRequest, agentId: string | undefined, err: unknown, at: Date): Decision {
@@ -398,9 +445,8 @@ export function createDecisionService(deps: DecisionServiceDeps) {
       'policy decision failed closed',
     );
     // Best effort: the buffer may be the very thing that failed.
-    log.add({
-      at,
-      audit: {
+    try {
+      record(at, {
         tenantId: req.tenantId,
         eventType: 'decision.failed_closed',
         actor: actorOf(req.caller),
@@ -412,8 +458,10 @@ export function createDecisionService(deps: DecisionServiceDeps) {
           agent_id: agentId ?? null,
           error: err instanceof Error ? err.message : String(err),
         },
-      },
-    });
+      });
+    } catch {
+      // Logged above; the decision is a deny either way.
+    }
     return {
       decision_id: decisionId,
       decision: 'deny',
@@ -425,6 +473,7 @@ export function createDecisionService(deps: DecisionServiceDeps) {
       errors: [],
       risk: { score: 100, factors: [] },
       evaluated_at: at.toISOString(),
+      cached: false,
       failure: {
         type: PolicyProblems.failedClosed.type,
         detail: 'an internal error stopped the decision; it is denied. Retry later.',
@@ -481,17 +530,14 @@ export function createDecisionService(deps: DecisionServiceDeps) {
           resource: req.resource.id,
         });
         if (!verdict.ok) {
-          buffer({
-            at,
-            audit: {
-              tenantId: req.tenantId,
-              eventType: 'decision.refused',
-              actor: actorOf(req.caller),
-              resourceId: req.resource.id,
-              action: req.action,
-              outcome: 'denied',
-              metadata: { agent_id: agentId, reason: verdict.reason },
-            },
+          record(at, {
+            tenantId: req.tenantId,
+            eventType: 'decision.refused',
+            actor: actorOf(req.caller),
+            resourceId: req.resource.id,
+            action: req.action,
+            outcome: 'denied',
+            metadata: { agent_id: agentId, reason: verdict.reason },
           });
           if (verdict.problem instanceof ProblemError && verdict.problem.status < 500) throw verdict.problem;
           throw foreignProblem(
@@ -544,14 +590,38 @@ export function createDecisionService(deps: DecisionServiceDeps) {
         delegationDepth: principal.depth as number,
       });
       input.risk = risk;
-      const activation = createActivation(factsFromInput(input, at));
       const active = head.active;
-      const v: Verdict = decide(active?.compiled, req.action, activation);
+      // Reuse only where every rule of the action says so, and never while a shadow version runs
+      // (each live decision must be compared) — see the `cache_ttl_seconds` rule field.
+      const plan = active && !head.shadow ? active.compiled.candidates(req.action).cache : undefined;
+      const key = plan ? cacheKey(req.tenantId, active!.versionId, input, plan) : undefined;
+      let v: Verdict | undefined;
+      let cached = false;
+      if (key !== undefined) {
+        const hit = verdicts.get(key);
+        if (hit && hit.expiresAt > at.getTime()) {
+          v = hit.verdict;
+          cached = true;
+        }
+      }
+      let activation: CelActivation | undefined;
+      if (!v) {
+        activation = createActivation(factsFromInput(input, at));
+        v = decide(active?.compiled, req.action, activation);
+        if (key !== undefined && v.decision !== 'pending_approval' && v.errors.length === 0) {
+          if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
+          verdicts.set(key, { verdict: v, expiresAt: at.getTime() + plan!.ttlMs });
+        }
+      }
       const decisionId = newId();
 
       let disagreement: store.DisagreementRow | undefined;
       if (head.shadow) {
-        const s = decide(head.shadow.compiled, req.action, activation);
+        const s = decide(
+          head.shadow.compiled,
+          req.action,
+          activation ?? createActivation(factsFromInput(input, at)),
+        );
         if (s.decision !== v.decision)
           disagreement = {
             id: newId(),
@@ -588,21 +658,11 @@ export function createDecisionService(deps: DecisionServiceDeps) {
       const policy = active
         ? { policy_id: active.policyId, version_id: active.versionId, version: active.version }
         : null;
-      buffer({
+      // The record carries the facts the decision was made on: simulation replays them (redacted
+      // like every audit record, so a rule matching on an e-mail address sees [REDACTED:EMAIL]).
+      record(
         at,
-        decision: {
-          id: decisionId,
-          tenant_id: req.tenantId,
-          version_id: active?.versionId ?? null,
-          decision: v.decision,
-          rule_ids: v.ruleIds,
-          agent_id: agentId,
-          action: req.action,
-          input,
-          errors: v.errors,
-        },
-        ...(disagreement ? { disagreement } : {}),
-        audit: {
+        {
           tenantId: req.tenantId,
           eventType: 'decision.made',
           actor: actorOf(req.caller),
@@ -618,10 +678,13 @@ export function createDecisionService(deps: DecisionServiceDeps) {
             errors: v.errors,
             risk_score: risk.score,
             approval_id: approvalId,
+            cached,
             ...('verifiedBy' in req.delegation ? { delegation_verified_by: req.delegation.verifiedBy } : {}),
+            input,
           },
         },
-      });
+        disagreement,
+      );
       return {
         decision_id: decisionId,
         decision: v.decision,
@@ -633,6 +696,7 @@ export function createDecisionService(deps: DecisionServiceDeps) {
         errors: v.errors,
         risk,
         evaluated_at: input.now!,
+        cached,
       };
     } catch (err) {
       if (err instanceof ProblemError && err.status < 500) throw err;

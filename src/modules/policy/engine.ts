@@ -40,13 +40,29 @@ export interface CompiledRule {
   readonly program: CelProgram;
   /** Position in the version: candidates are evaluated in authoring order. */
   readonly order: number;
+  /** How long a decision this rule took part in may be reused; 0 when the rule does not say. */
+  readonly cacheTtlSeconds: number;
+}
+
+/**
+ * When decisions on an action may be reused: only when every rule that concerns the action says
+ * so (`cache_ttl_seconds`), for the shortest of their times, keyed on the variables they read.
+ */
+export interface CachePlan {
+  readonly ttlMs: number;
+  /** What the action's rules can observe of the facts (other than `action`), as field paths. */
+  readonly reads: readonly (readonly string[])[];
 }
 
 interface Candidates {
   readonly deny: readonly CompiledRule[];
   readonly approval: readonly CompiledRule[];
   readonly allow: readonly CompiledRule[];
+  readonly cache: CachePlan | undefined;
 }
+
+/** Variables whose value changes between identical requests: a rule reading one is never cached. */
+export const UNCACHEABLE_VARIABLES: readonly string[] = ['now', 'usage'];
 
 /** Distinct actions whose candidate lists a compiled policy remembers. */
 const CANDIDATE_CACHE_SIZE = 4096;
@@ -94,8 +110,22 @@ export class CompiledPolicy {
       deny: ordered.filter((r) => r.effect === 'deny'),
       approval: ordered.filter((r) => r.effect === 'require_approval'),
       allow: ordered.filter((r) => r.effect === 'allow'),
+      cache: cachePlan(ordered),
     };
   }
+}
+
+/** Nothing to reuse for the default deny: no rule said its decisions may be cached. */
+function cachePlan(rules: readonly CompiledRule[]): CachePlan | undefined {
+  if (rules.length === 0) return undefined;
+  let ttl = Number.POSITIVE_INFINITY;
+  const reads = new Set<string>();
+  for (const r of rules) {
+    if (r.cacheTtlSeconds <= 0) return undefined;
+    ttl = Math.min(ttl, r.cacheTtlSeconds);
+    for (const p of r.program.paths) if (p !== 'action' && !p.startsWith('action.')) reads.add(p);
+  }
+  return { ttlMs: ttl * 1000, reads: [...reads].sort().map((p) => p.split('.')) };
 }
 
 function push(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule): void {
@@ -230,10 +260,21 @@ export function compileRules(env: CelEnvironment, rules: readonly Rule[]): Compi
       approval: rule.approval,
       program: r.program,
       order,
+      cacheTtlSeconds: rule.cache_ttl_seconds ?? 0,
     });
   });
   if (problems.length > 0)
     return { ok: false, kind: onlyUnknownVariables ? 'variable' : 'expression', problems };
+  const uncacheable: RuleProblem[] = [];
+  for (const r of compiled) {
+    const changing = r.program.variables.filter((v) => UNCACHEABLE_VARIABLES.includes(v));
+    if (r.cacheTtlSeconds > 0 && changing.length > 0)
+      uncacheable.push({
+        rule_id: r.id,
+        message: `rule ${r.id} sets cache_ttl_seconds but reads ${changing.map((v) => `\`${v}\``).join(' and ')}, which change between identical requests; its decisions cannot be reused`,
+      });
+  }
+  if (uncacheable.length > 0) return { ok: false, kind: 'structure', problems: uncacheable };
   return {
     ok: true,
     policy: new CompiledPolicy(

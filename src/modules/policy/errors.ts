@@ -2,6 +2,13 @@
 import { defineProblem, ProblemError } from '../../platform/http/problem.js';
 
 export const PolicyProblems = {
+  simulationUnavailable: defineProblem({
+    slug: 'policy-simulation-unavailable',
+    status: 503,
+    title: 'Simulation unavailable',
+    description:
+      'Simulation replays past decisions from the audit log, and this node runs without a reader of it. Ask a node that runs the audit module.',
+  }),
   policyNotFound: defineProblem({
     slug: 'policy-not-found',
     status: 404,

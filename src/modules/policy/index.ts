@@ -15,6 +15,7 @@ import {
   type AuditAppender,
   createDecisionService,
   type Decision,
+  type DecisionHistory,
   type DecisionRequest,
   type DecisionService,
   type DelegationVerifier,
@@ -53,10 +54,12 @@ export type {
   ApprovalRequester,
   ApprovalRequestInput,
   Decision,
+  DecisionHistory,
   DecisionRequest,
   DelegationCheck,
   DelegationResult,
   DelegationVerifier,
+  PastDecision,
   UsageLookup,
 } from './decisions.js';
 export type { ApprovalSpec, DecisionOutcome, Rule, TestCase } from './types.js';
@@ -101,6 +104,8 @@ export interface PolicyModuleDeps {
   decisionFlushMs?: number | undefined;
   /** The audit module's `append`, for decision records (see AuditAppender); the outbox without it. */
   appendAudit?: AuditAppender | undefined;
+  /** Past decisions from the audit log, for simulation; without it simulation answers 503. */
+  decisionHistory?: DecisionHistory | undefined;
 }
 
 export function createPolicyModule(deps: PolicyModuleDeps): PolicyModule {
@@ -126,6 +131,7 @@ export function createPolicyModule(deps: PolicyModuleDeps): PolicyModule {
     onHeadChanged: (tenantId) => decisions.invalidate(tenantId),
     onEventsCommitted: deps.onEventsCommitted,
     flushDecisions: () => decisions.flush(),
+    decisionHistory: deps.decisionHistory,
   });
   const templates = createTemplateService({
     db: deps.db,

@@ -18,6 +18,7 @@ import type { ProblemError } from '../../platform/http/problem.js';
 import { newId } from '../../platform/ids.js';
 import { createActivation } from './cel/compile.js';
 import type { CompiledCache } from './compiled-cache.js';
+import type { DecisionHistory, PastDecision } from './decisions.js';
 import { type CompiledPolicy, type CompileRulesResult, decide, factsFromInput, runTests } from './engine.js';
 import { PolicyProblems } from './errors.js';
 import { actorOf, recordAudit } from './events.js';
@@ -46,6 +47,46 @@ export interface PolicyServiceDeps {
   onEventsCommitted: () => void;
   /** Writes buffered decisions now, so a simulation sees the latest ones. */
   flushDecisions: () => Promise<void>;
+  /** Past decisions from the audit log; without it simulation answers 503. */
+  decisionHistory?: DecisionHistory | undefined;
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set(['allow', 'deny', 'pending_approval']);
+const isStringArray = (x: unknown): x is string[] =>
+  Array.isArray(x) && x.every((s) => typeof s === 'string');
+
+/**
+ * A `decision.made` audit record as a replayable decision; undefined when it cannot be replayed
+ * (payload expired by retention, or written before decision records carried their facts).
+ */
+function pastDecision(r: PastDecision):
+  | {
+      decisionId: string;
+      at: Date;
+      decision: DecisionOutcome;
+      ruleIds: string[];
+      versionId: string | null;
+      agentId: string | null;
+      input: DecisionInput;
+    }
+  | undefined {
+  const m = r.metadata;
+  const input = m?.input as DecisionInput | undefined;
+  if (!m || !input || typeof input !== 'object' || typeof input.action !== 'string') return undefined;
+  if (!input.agent || typeof input.agent.id !== 'string') return undefined;
+  if (!OUTCOMES.has(r.outcome) || typeof m.decision_id !== 'string') return undefined;
+  const at = new Date(r.at);
+  if (Number.isNaN(at.getTime())) return undefined;
+  const policy = m.policy as { version_id?: unknown } | null | undefined;
+  return {
+    decisionId: m.decision_id,
+    at,
+    decision: r.outcome as DecisionOutcome,
+    ruleIds: isStringArray(m.rule_ids) ? m.rule_ids : [],
+    versionId: typeof policy?.version_id === 'string' ? policy.version_id : null,
+    agentId: typeof m.agent_id === 'string' ? m.agent_id : null,
+    input,
+  };
 }
 
 export interface SimulationFlip {
@@ -62,6 +103,8 @@ export interface SimulationFlip {
 export interface SimulationReport {
   candidate: { policy_id: string; version_id: string; version: number };
   replayed: number;
+  /** Decision records that could not be replayed: their payload expired, or they carry no facts. */
+  skipped: number;
   flipped: number;
   /** `allow->deny` style counts of every flip. */
   changes: Record<string, number>;
@@ -807,20 +850,27 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       policyId: string,
       q: { version: number; last: number; max_flips: number },
     ): Promise<SimulationReport> {
-      await deps.flushDecisions();
-      const { row, decisions } = await db.withTenant(tenantId, async (trx) => {
+      if (!deps.decisionHistory)
+        throw PolicyProblems.simulationUnavailable.create(
+          'this node does not read the audit log, where past decisions are kept',
+        );
+      const row = await db.withTenant(tenantId, async (trx) => {
         await requirePolicy(trx, policyId);
-        const row = await requireVersion(trx, policyId, q.version);
-        return { row, decisions: await store.lastDecisions(trx, q.last) };
+        return requireVersion(trx, policyId, q.version);
       });
       const policy = compiledOrThrow(row);
+      // Decisions still buffered on this node are written first, so the latest ones are replayed.
+      await deps.flushDecisions();
+      const history = await deps.decisionHistory(tenantId, q.last);
       const flips: SimulationFlip[] = [];
       const changes: Record<string, number> = {};
       let flipped = 0;
-      for (const d of decisions) {
-        const input = d.input as DecisionInput;
-        const at = new Date(d.created_at);
-        const v = decide(policy, input.action, createActivation(factsFromInput(input, at)));
+      let replayed = 0;
+      for (const record of history) {
+        const d = pastDecision(record);
+        if (!d) continue;
+        replayed++;
+        const v = decide(policy, d.input.action, createActivation(factsFromInput(d.input, d.at)));
         // A flip is a different outcome; the same outcome by other rules is not one.
         if (v.decision === d.decision) continue;
         flipped++;
@@ -828,18 +878,19 @@ export function createPolicyService(deps: PolicyServiceDeps) {
         changes[key] = (changes[key] ?? 0) + 1;
         if (flips.length < q.max_flips)
           flips.push({
-            decision_id: d.id,
-            at: at.toISOString(),
-            action: d.action,
-            agent_id: d.agent_id,
-            from: { decision: d.decision, rule_ids: d.rule_ids, version_id: d.version_id },
+            decision_id: d.decisionId,
+            at: d.at.toISOString(),
+            action: d.input.action,
+            agent_id: d.agentId,
+            from: { decision: d.decision, rule_ids: d.ruleIds, version_id: d.versionId },
             to: { decision: v.decision, rule_ids: v.ruleIds },
             by_rule: v.deciding?.id ?? null,
           });
       }
       return {
         candidate: { policy_id: policyId, version_id: row.id, version: row.version },
-        replayed: decisions.length,
+        replayed,
+        skipped: history.length - replayed,
         flipped,
         changes,
         flips,

@@ -56,19 +56,6 @@ export interface HeadRow {
   seq: number;
 }
 
-export interface DecisionRow {
-  id: string;
-  tenant_id: string;
-  version_id: string | null;
-  decision: DecisionOutcome;
-  rule_ids: string[];
-  agent_id: string | null;
-  action: string;
-  input: unknown;
-  errors: unknown;
-  created_at: Date;
-}
-
 export interface DisagreementRow {
   id: string;
   tenant_id: string;
@@ -336,26 +323,6 @@ export async function maxHeadSeq(db: Kysely<AnyDB>): Promise<number> {
 
 // ——— decisions and shadow disagreements ———
 
-export async function insertDecisions(
-  trx: Tx,
-  rows: readonly Omit<DecisionRow, 'created_at'>[],
-  at: readonly Date[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await trx
-    .insertInto('policy.decisions')
-    .values(
-      rows.map((r, i) => ({
-        ...r,
-        rule_ids: textArray(r.rule_ids),
-        input: json(r.input),
-        errors: json(r.errors),
-        created_at: at[i],
-      })),
-    )
-    .execute();
-}
-
 export async function insertDisagreements(trx: Tx, rows: readonly DisagreementRow[]): Promise<void> {
   if (rows.length === 0) return;
   await trx
@@ -368,11 +335,6 @@ export async function insertDisagreements(trx: Tx, rows: readonly DisagreementRo
       })),
     )
     .execute();
-}
-
-/** The tenant's last `n` decisions, newest first (UUIDv7 ids sort by time). */
-export function lastDecisions(trx: Tx, n: number): Promise<DecisionRow[]> {
-  return many(trx.selectFrom('policy.decisions').selectAll().orderBy('id', 'desc').limit(n).execute());
 }
 
 export function listDisagreements(

@@ -123,6 +123,14 @@ export const Rule = Type.Object(
       description: 'Shown to the agent when the rule decides',
     }),
     approval: Type.Optional(ApprovalSpec),
+    cache_ttl_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        description:
+          'Lets a node reuse a decision this rule took part in, for this long, for requests whose facts read by the rules are the same. A decision is reused only when every rule concerning the action sets it (the shortest time wins), never for pending_approval, a rule error or while a shadow version runs, and never by a rule that reads `now` or `usage`. Each reused decision is still authenticated, delegation-checked and audited.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -456,6 +464,10 @@ export const DecisionSchema = Type.Object(
     }),
     risk: Risk,
     evaluated_at: Type.String({ format: 'date-time' }),
+    cached: Type.Boolean({
+      description:
+        'True when the verdict was reused from an identical earlier request, as the rules allow (`cache_ttl_seconds`)',
+    }),
   },
   { $id: 'Decision', additionalProperties: false },
 );

@@ -21,7 +21,18 @@ export interface CheckIssue {
 }
 
 export type CheckResult =
-  | { readonly ok: true; readonly type: CelType }
+  | {
+      readonly ok: true;
+      readonly type: CelType;
+      /** The declared variables the expression reads (comprehension variables excluded), sorted. */
+      readonly variables: readonly string[];
+      /**
+       * Everything the expression can observe of them, as field paths (`context.model`,
+       * `agent.trust_level`), or a bare variable name when it uses the value in another way: the
+       * result depends on these values only. Sorted.
+       */
+      readonly paths: readonly string[];
+    }
   | { readonly ok: false; readonly issue: CheckIssue };
 
 export interface CheckOptions {
@@ -72,7 +83,9 @@ class CheckFailure extends Error {
  */
 export function checkExpression(expr: Expr, options: CheckOptions): CheckResult {
   try {
-    return { ok: true, type: new Checker(options).check(expr, 0) };
+    const checker = new Checker(options);
+    const type = checker.check(expr, 0);
+    return { ok: true, type, variables: [...checker.referenced].sort(), paths: [...checker.paths].sort() };
   } catch (e) {
     if (e instanceof CheckFailure) return { ok: false, issue: { message: e.message, exprId: e.exprId } };
     throw e;
@@ -82,6 +95,10 @@ export function checkExpression(expr: Expr, options: CheckOptions): CheckResult 
 class Checker {
   // Comprehension variables, innermost last; they shadow declared variables.
   private readonly scopes: Map<string, CelType>[] = [];
+  readonly referenced = new Set<string>();
+  readonly paths = new Set<string>();
+  // > 0 while checking the inside of a field path already recorded whole.
+  private insidePath = 0;
 
   constructor(private readonly options: CheckOptions) {}
 
@@ -97,10 +114,17 @@ class Checker {
         return this.identType(k.value.name, e.id);
       case 'selectExpr': {
         if (!k.value.operand) throw new CheckFailure('selection without an operand', e.id);
-        const operand = this.check(k.value.operand, depth + 1);
-        return k.value.testOnly
-          ? this.presenceType(operand, k.value.field, e.id)
-          : fieldType(operand, k.value.field, e.id);
+        const path = this.variablePath(e);
+        if (path !== undefined && this.insidePath === 0) this.paths.add(path);
+        if (path !== undefined) this.insidePath++;
+        try {
+          const operand = this.check(k.value.operand, depth + 1);
+          return k.value.testOnly
+            ? this.presenceType(operand, k.value.field, e.id)
+            : fieldType(operand, k.value.field, e.id);
+        } finally {
+          if (path !== undefined) this.insidePath--;
+        }
       }
       case 'callExpr':
         return this.callType(e, k.value.function, k.value.target, k.value.args, depth);
@@ -125,13 +149,31 @@ class Checker {
     }
   }
 
+  /** `context.a.b` as a dotted path when `e` is field selections on a declared variable. */
+  private variablePath(e: Expr): string | undefined {
+    const fields: string[] = [];
+    let cur: Expr | undefined = e;
+    while (cur?.exprKind.case === 'selectExpr') {
+      fields.unshift(cur.exprKind.value.field);
+      cur = cur.exprKind.value.operand;
+    }
+    if (cur?.exprKind.case !== 'identExpr') return undefined;
+    const name = cur.exprKind.value.name;
+    if (this.scopes.some((s) => s.has(name)) || !this.options.variables.has(name)) return undefined;
+    return [name, ...fields].join('.');
+  }
+
   private identType(name: string, id: bigint): CelType {
     for (let i = this.scopes.length - 1; i >= 0; i--) {
       const t = this.scopes[i]!.get(name);
       if (t) return t;
     }
     const declared = this.options.variables.get(name);
-    if (declared) return declared;
+    if (declared) {
+      this.referenced.add(name);
+      if (this.insidePath === 0) this.paths.add(name);
+      return declared;
+    }
     if (TYPE_NAMES.has(name)) return TYPE;
     throw new CheckFailure(`undeclared reference to '${name}'`, id);
   }

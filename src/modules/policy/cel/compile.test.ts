@@ -337,3 +337,29 @@ describe('positionAt', () => {
 function jsonBigint(_key: string, v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}n` : v;
 }
+
+describe('what a condition can observe (the key of reusable decisions)', () => {
+  it.each([
+    ["context.model in ['a', 'b']", ['context'], ['context.model']],
+    [
+      "agent.trust_level == 'untrusted' && has(agent.metadata.team)",
+      ['agent'],
+      ['agent.metadata.team', 'agent.trust_level'],
+    ],
+    [
+      "context.items.exists(x, x.cost > 1.0) && action == 'llm.call'",
+      ['action', 'context'],
+      ['action', 'context.items'],
+    ],
+    // The whole variable when it is used other than through fields: a map index, size, a method.
+    ["context['model'] == 'a'", ['context'], ['context']],
+    ['size(resource) > 1 || risk.score > 50', ['resource', 'risk'], ['resource', 'risk.score']],
+    ["now.getHours() > 8 && context.model.startsWith('gpt')", ['context', 'now'], ['context.model', 'now']],
+    // A comprehension variable named like a field is not a path of the facts.
+    ['[1, 2].all(agent, agent > 0)', [], []],
+  ])('%s', (source, variables, paths) => {
+    const p = compiled(source);
+    expect(p.variables).toEqual(variables);
+    expect(p.paths).toEqual(paths);
+  });
+});

@@ -52,6 +52,10 @@ export interface CelEnvironment {
 export interface CelProgram {
   readonly [programBrand]: true;
   readonly source: string;
+  /** The declared variables the condition reads (`agent`, `context`, …), sorted. */
+  readonly variables: readonly string[];
+  /** What it can observe of them: field paths such as `context.model`, or whole variables. */
+  readonly paths: readonly string[];
 }
 
 /** A place in the source: 1-based line and column (in UTF-16 units), 0-based offset. */
@@ -89,6 +93,8 @@ interface ProgramState {
   readonly source: string;
   readonly run: ReturnType<typeof plan>;
   readonly positions: { readonly [exprId: string]: number };
+  readonly variables: readonly string[];
+  readonly paths: readonly string[];
 }
 
 const { DYN, DOUBLE, STRING } = CelScalar;
@@ -200,7 +206,13 @@ export function compileExpression(env: CelEnvironment, source: string): CompileR
   } catch (e) {
     return fail(source, `expression could not be planned: ${e instanceof Error ? e.message : String(e)}`, 0);
   }
-  const program: ProgramState = { source, run, positions };
+  const program: ProgramState = {
+    source,
+    run,
+    positions,
+    variables: checked.variables,
+    paths: checked.paths,
+  };
   return { ok: true, program: program as unknown as CelProgram };
 }
 

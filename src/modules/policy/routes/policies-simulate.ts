@@ -29,7 +29,7 @@ export function registerSimulate(app: Edge, policies: PolicyService): void {
         tags: ['policies'],
         summary: 'Simulate a version against past decisions',
         description:
-          'Re-decides each of the tenant’s last `last` decisions, on the facts they were made on, under `version`, and lists those whose outcome would change (from what, to what, by which rule).',
+          'Re-decides each of the tenant’s last `last` decisions — read from the audit log, `decision.made` records with the facts they were made on (as redacted for storage) — under `version`, and lists those whose outcome would change (from what, to what, by which rule).',
         params: PolicyIdParams,
         body: SimulateBody,
         response: {
@@ -39,12 +39,16 @@ export function registerSimulate(app: Edge, policies: PolicyService): void {
               version_id: Type.String(),
               version: Type.Integer(),
             }),
-            replayed: Type.Integer(),
+            replayed: Type.Integer({ description: 'Past decisions re-decided under the candidate' }),
+            skipped: Type.Integer({
+              description:
+                'Decision records that could not be replayed: their payload is past retention, or they carry no facts',
+            }),
             flipped: Type.Integer(),
             changes: Type.Record(Type.String(), Type.Integer()),
             flips: Type.Array(Flip),
           }),
-          ...errorResponses(400, 401, 403, 404, 415, 422, 429),
+          ...errorResponses(400, 401, 403, 404, 415, 422, 429, 503),
         },
       },
     },
