@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import canonicalizeModule from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CanonicalJsonError, canonicalBytes, canonicalJson } from './canonical.js';
 import { leafHash } from './merkle.js';
+
+// The reference implementation the hand-written serializer is compared with (CommonJS default export).
+const canonicalize: (input: unknown) => string | undefined =
+  typeof canonicalizeModule === 'function' ? canonicalizeModule : canonicalizeModule.default;
 
 const VECTORS = new URL('../../../test/vectors/jcs/', import.meta.url);
 const read = (name: string): Buffer => readFileSync(new URL(name, VECTORS));
@@ -171,6 +176,32 @@ describe('accepted values', () => {
         expect(canonicalJson(reversed)).toBe(text);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('against the canonicalize package', () => {
+  // Full Unicode strings (astral characters, controls, quotes) as values and as keys.
+  const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      text,
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(text, tie('value'), { maxKeys: 6 }),
+    ),
+  })).value;
+
+  it('gives the same text for random JSON values', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,20 +1,12 @@
 /**
  * RFC 8785 JSON Canonicalization Scheme (JCS): the exact bytes an audit record is hashed as.
  *
- * Serialization itself is the `canonicalize` package (it passes every RFC 8785 vector in
- * test/vectors/jcs). Its input checks are loose, though: a function inside an object comes out as
- * the bare word `undefined` (invalid JSON), a sparse array silently loses its holes, a top-level
- * `undefined` returns `undefined`, and lone surrogates are escaped instead of refused. A record
- * that hashes to bytes no verifier can reproduce would break the log's promise, so every value
- * is checked here first and anything JCS cannot represent is refused with its path.
+ * A record that hashes to bytes no verifier can reproduce would break the log's promise, so
+ * anything JCS cannot represent (a function, undefined in an array, a sparse array, a lone
+ * surrogate, NaN, a Map…) is refused with its path rather than serialized loosely. The serializer
+ * is written here (see Serializer) and tested against the RFC 8785 vectors and, on random JSON,
+ * against the `canonicalize` package.
  */
-import canonicalizeModule from 'canonicalize';
-
-// The package is CommonJS (`module.exports = fn`) while its types declare an ES default export, so
-// under NodeNext TypeScript types the default import as the module object; at runtime Node hands
-// over the function itself. Accept both rather than trust either.
-const canonicalize: (input: unknown) => string | undefined =
-  typeof canonicalizeModule === 'function' ? canonicalizeModule : canonicalizeModule.default;
 
 /** A value JCS cannot represent, with where it was found (`$` is the root). */
 export class CanonicalJsonError extends TypeError {
@@ -31,84 +23,106 @@ export class CanonicalJsonError extends TypeError {
 // the stack.
 const MAX_DEPTH = 500;
 
-// I-JSON (RFC 7493 §2.1, required by RFC 8785 §3.1) forbids unpaired surrogates.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return typeof value;
 }
 
-function checkString(s: string, path: string): void {
-  if (LONE_SURROGATE.test(s)) {
-    throw new CanonicalJsonError(
-      path,
-      'string holds an unpaired UTF-16 surrogate, which I-JSON does not allow',
-    );
+/** `$.a[2]["x-y"]` from the keys and indexes walked so far (built only for an error). */
+function pathOf(stack: readonly (string | number)[]): string {
+  let path = '$';
+  for (const k of stack) {
+    if (typeof k === 'number') path += `[${k}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
   }
+  return path;
 }
 
-function keyPath(parent: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
-}
+/**
+ * One walk that checks and serializes. Hand-written rather than the `canonicalize` package plus a
+ * separate check walk: every audit record is serialized on the hot path, and two walks (and a
+ * path string per property) cost twice. `canonicalize` stays the reference it is tested against
+ * (canonical.test.ts: the RFC 8785 vectors and a property test comparing the two on random JSON).
+ *
+ * JCS (RFC 8785 §3.2) is ES2015+ JSON.stringify for strings and numbers, object members sorted by
+ * UTF-16 code units (what Array.prototype.sort does by default), and no whitespace.
+ */
+class Serializer {
+  private readonly stack: (string | number)[] = [];
+  private readonly ancestors = new Set<object>();
 
-function check(value: unknown, path: string, depth: number, ancestors: Set<object>): void {
-  switch (typeof value) {
-    case 'string':
-      checkString(value, path);
-      return;
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) {
-        throw new CanonicalJsonError(path, `${value} is not a JSON number (only finite numbers are)`);
+  fail(problem: string): never {
+    throw new CanonicalJsonError(pathOf(this.stack), problem);
+  }
+
+  string(s: string): string {
+    // I-JSON (RFC 7493 §2.1, required by RFC 8785 §3.1) forbids unpaired surrogates.
+    if (!s.isWellFormed())
+      this.fail('string holds an unpaired UTF-16 surrogate, which I-JSON does not allow');
+    return JSON.stringify(s);
+  }
+
+  value(value: unknown, depth: number): string {
+    switch (typeof value) {
+      case 'string':
+        return this.string(value);
+      case 'boolean':
+        return value ? 'true' : 'false';
+      case 'number':
+        if (!Number.isFinite(value)) this.fail(`${value} is not a JSON number (only finite numbers are)`);
+        return JSON.stringify(value);
+      case 'bigint':
+        return this.fail('BigInt is not a JSON number; convert it to a string or a safe integer');
+      case 'undefined':
+        return this.fail('undefined is not a JSON value; use null or leave the property out');
+      case 'function':
+      case 'symbol':
+        return this.fail(`a ${typeof value} is not a JSON value`);
+    }
+    if (value === null) return 'null';
+    const object = value as object;
+    if (depth >= MAX_DEPTH) this.fail(`nested deeper than ${MAX_DEPTH} levels`);
+    if (this.ancestors.has(object)) this.fail('the value contains a cycle');
+    this.ancestors.add(object);
+    let out: string;
+    const toJSON = (object as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') {
+      // Dates and similar: JCS (like JSON.stringify) serializes what toJSON returns.
+      out = this.value(toJSON.call(object), depth + 1);
+    } else if (Array.isArray(object)) {
+      out = '[';
+      for (let i = 0; i < object.length; i++) {
+        this.stack.push(i);
+        if (!(i in object)) this.fail('arrays must not have holes');
+        out += (i === 0 ? '' : ',') + this.value(object[i], depth + 1);
+        this.stack.pop();
       }
-      return;
-    case 'bigint':
-      throw new CanonicalJsonError(
-        path,
-        'BigInt is not a JSON number; convert it to a string or a safe integer',
-      );
-    case 'undefined':
-      throw new CanonicalJsonError(path, 'undefined is not a JSON value; use null or leave the property out');
-    case 'function':
-    case 'symbol':
-      throw new CanonicalJsonError(path, `a ${typeof value} is not a JSON value`);
-  }
-  if (value === null) return;
-  const object = value as object;
-  if (depth >= MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
-  if (ancestors.has(object)) throw new CanonicalJsonError(path, 'the value contains a cycle');
-
-  const toJSON = (object as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') {
-    // Dates and similar: JCS (like JSON.stringify) serializes what toJSON returns.
-    ancestors.add(object);
-    check(toJSON.call(object), path, depth + 1, ancestors);
-    ancestors.delete(object);
-    return;
-  }
-
-  ancestors.add(object);
-  if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) {
-      if (!(i in object)) throw new CanonicalJsonError(`${path}[${i}]`, 'arrays must not have holes');
-      check(object[i], `${path}[${i}]`, depth + 1, ancestors);
+      out += ']';
+    } else {
+      const proto = Object.getPrototypeOf(object);
+      if (proto !== Object.prototype && proto !== null) {
+        // Map, Set, class instances…: JSON.stringify would quietly drop their contents.
+        this.fail(`a ${describe(object)} is not a plain object; convert it first`);
+      }
+      const record = object as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      out = '{';
+      let first = true;
+      for (const key of keys) {
+        const child = record[key];
+        // An undefined property is left out, as JSON.stringify does; optional fields stay optional.
+        if (child === undefined) continue;
+        this.stack.push(key);
+        out += `${first ? '' : ','}${this.string(key)}:${this.value(child, depth + 1)}`;
+        this.stack.pop();
+        first = false;
+      }
+      out += '}';
     }
-  } else {
-    const proto = Object.getPrototypeOf(object);
-    if (proto !== Object.prototype && proto !== null) {
-      // Map, Set, class instances…: JSON.stringify would quietly drop their contents.
-      throw new CanonicalJsonError(path, `a ${describe(object)} is not a plain object; convert it first`);
-    }
-    for (const [key, child] of Object.entries(object)) {
-      checkString(key, keyPath(path, key));
-      // An undefined property is left out, as JSON.stringify does; optional fields stay optional.
-      if (child !== undefined) check(child, keyPath(path, key), depth + 1, ancestors);
-    }
+    this.ancestors.delete(object);
+    return out;
   }
-  ancestors.delete(object);
 }
 
 /**
@@ -125,10 +139,7 @@ function check(value: unknown, path: string, depth: number, ancestors: Set<objec
  * canonicalJson({ b: [1e21, 0.1], a: 'é' }); // '{"a":"é","b":[1e+21,0.1]}'
  */
 export function canonicalJson(value: unknown): string {
-  check(value, '$', 0, new Set());
-  const text = canonicalize(value);
-  if (text === undefined) throw new CanonicalJsonError('$', 'the value has no JSON representation');
-  return text;
+  return new Serializer().value(value, 0);
 }
 
 /**

@@ -47,9 +47,17 @@ export function createRootKeys(deps: { db: Database; secrets: SecretsStore; cloc
     return key;
   }
 
-  async function read(tenantId: string, row: store.RootKeyRow): Promise<Buffer> {
+  /**
+   * Inside `ensure` the read must use its transaction: on PGlite (one connection) asking the pool
+   * for another connection there fails, and on PostgreSQL it would hold two.
+   */
+  async function read(
+    tenantId: string,
+    row: store.RootKeyRow,
+    ex: Parameters<SecretsStore['get']>[0] = db.kysely,
+  ): Promise<Buffer> {
     // Owner transaction: the secrets table is kernel-owned and not open to the tenant role.
-    const key = await secrets.get(db.kysely, row.secret_name, row.secret_version ?? undefined);
+    const key = await secrets.get(ex, row.secret_name, row.secret_version ?? undefined);
     if (!key) throw new Error(`the root key secret of tenant ${tenantId} is missing`);
     return key;
   }
@@ -80,12 +88,12 @@ export function createRootKeys(deps: { db: Database; secrets: SecretsStore; cloc
       const key = await db.transaction(async (trx) => {
         const name = rootKeySecretName(tenantId);
         const existing = await store.findRootKey(trx, tenantId);
-        if (existing) return read(tenantId, existing);
+        if (existing) return read(tenantId, existing, trx);
         if (!(await store.claimRootKey(trx, { tenantId, secretName: name }))) {
           // Another transaction created it meanwhile; its row is visible now that it committed.
           const row = await store.findRootKey(trx, tenantId);
           if (!row) throw new Error(`the root key row of tenant ${tenantId} vanished`);
-          return read(tenantId, row);
+          return read(tenantId, row, trx);
         }
         const onboarded = await secrets.get(trx, name);
         if (onboarded) return onboarded;

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { PGliteDialect } from './pglite-dialect.js';
+import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
+import { PGliteThread } from './pglite-thread.js';
+import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each module narrows this to its own table types.
 export type AnyDB = any;
@@ -50,6 +52,11 @@ export interface Database {
 export interface DatabaseOptions {
   /** PostgreSQL URL; when absent, PGlite in `dataDir`. */
   url?: string | undefined;
+  /**
+   * Run PGlite on a worker thread (default true): SQL off the event loop and on another core. False
+   * runs it on the calling thread.
+   */
+  pgliteThread?: boolean;
   /** PGlite data directory; `memory://` for a throwaway database (tests). */
   dataDir?: string | undefined;
   poolSize?: number;
@@ -57,18 +64,9 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-/**
- * Both drivers must hand back the same JS types. int8 (counts, amounts in micro-units) becomes a
- * number, refusing values past 2^53 rather than silently rounding them; numeric stays a decimal string.
- */
-function parseInt8(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n))
-    throw new RangeError(`int8 value ${text} is beyond the exact range of a JS number`);
-  return n;
-}
-const INT8_OID = 20;
-const NUMERIC_OID = 1700;
+// Both drivers must hand back the same JS types. int8 (counts, amounts in micro-units) becomes a
+// number, refusing values past 2^53 rather than silently rounding them; numeric stays a decimal
+// string (pglite-thread-protocol.ts holds the parsers, shared with the PGlite worker thread).
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -156,11 +154,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     unlock = lockDataDir(dataDir);
   }
-  let pglite: PGlite;
+  let pglite: EmbeddedPg;
   try {
-    pglite = await PGlite.create(memory ? undefined : dataDir, {
-      parsers: { [INT8_OID]: parseInt8, [NUMERIC_OID]: (text: string) => text },
-    });
+    if (options.pgliteThread ?? true) {
+      const thread = new PGliteThread(memory ? undefined : dataDir);
+      pglite = thread;
+      await thread.waitReady.catch(async (err) => {
+        await thread.close().catch(() => {});
+        throw err;
+      });
+    } else pglite = await PGlite.create(memory ? undefined : dataDir, { parsers: PGLITE_PARSERS });
   } catch (err) {
     await unlock();
     throw err;

@@ -6,7 +6,6 @@
  * Kysely's PostgreSQL compiler, adapter and introspector, so SQL is identical on both drivers.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PGlite } from '@electric-sql/pglite';
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -34,8 +33,24 @@ export class NestedConnectionError extends Error {
   }
 }
 
+/**
+ * What the dialect needs of PGlite: a PGlite instance on this thread, or `PGliteThread` (the same
+ * database on a worker thread).
+ */
+export interface EmbeddedPg {
+  readonly waitReady: Promise<void>;
+  readonly closed: boolean;
+  query<R>(
+    sql: string,
+    params: unknown[],
+    options: { rowMode: 'object' },
+  ): Promise<{ rows: R[]; affectedRows?: number }>;
+  exec(sql: string, options: { rowMode: 'object' }): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
+  close(): Promise<void>;
+}
+
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly pg: PGlite) {}
+  constructor(private readonly pg: EmbeddedPg) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (query.parameters.length === 0) {
@@ -71,7 +86,7 @@ class PGliteDriver implements Driver {
   private queue: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
   constructor(
-    private readonly pg: PGlite,
+    private readonly pg: EmbeddedPg,
     private readonly holder: AsyncLocalStorage<{ active: boolean }>,
   ) {
     this.connection = new PGliteConnection(pg);
@@ -130,7 +145,7 @@ export class PGliteDialect implements Dialect {
    *   request for the single connection fails loudly instead of waiting forever.
    */
   constructor(
-    private readonly pg: PGlite,
+    private readonly pg: EmbeddedPg,
     private readonly holder: AsyncLocalStorage<{ active: boolean }> = new AsyncLocalStorage(),
   ) {}
   createDriver(): Driver {
