@@ -70,8 +70,9 @@ export interface AuthzModuleDeps {
   log: { warn(obj: object, msg: string): void };
   /**
    * Names this node's revocation consumer. Every node needs its own (a revocation must reach all of
-   * them, and the bus shares one consumer name's events among nodes). Default: `embedded` on PGlite
-   * (one node per database), a random id otherwise.
+   * them, and the bus shares one consumer name's events among nodes); it is a per-node consumer, so
+   * the bus forgets it when the node is gone. Default: `embedded` on PGlite (one node per database),
+   * a random id otherwise.
    */
   nodeId?: string;
   /** How often buffered denials are written (default 1 s). */
@@ -103,14 +104,25 @@ export function createAuthzModule(deps: AuthzModuleDeps): AuthzModule {
     onRevoked: (id, notAfter) => verifier.revoke(id, notAfter),
   });
   const nodeId = deps.nodeId ?? (deps.db.kind === 'pglite' ? 'embedded' : randomBytes(6).toString('hex'));
+  /** Applies every unexpired revocation in the database (at start, and after missed events). */
+  async function loadRevocations(): Promise<void> {
+    const live = await delegations.liveRevocations(maxRevoked);
+    for (const r of live) verifier.revoke(r.tokenId, r.notAfter);
+    // More than the memory holds: the ones left out are unknown here until the longest-lived expires.
+    if (live.length >= maxRevoked) verifier.assumeRevocationsIncomplete(live[0]!.notAfter);
+  }
+  // Per-node: the revoked set lives in this process and is loaded from the database at start, so
+  // the node needs only the revocations made while it runs, and its consumer goes with it.
   const revocations: Consumer = {
     name: `authz.revocations.${nodeId}`,
     topics: [AuthzEvents.revoked],
+    perNode: true,
     async handle(event) {
       const r = parseRevoked(event.payload);
       if (r) verifier.revoke(r.tokenId, r.notAfter);
       else deps.log.warn({ eventId: event.id }, 'ignored a malformed delegation revocation event');
     },
+    resync: loadRevocations,
   };
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
@@ -129,10 +141,7 @@ export function createAuthzModule(deps: AuthzModuleDeps): AuthzModule {
     async start() {
       // Revocations made before this node started; later ones arrive through the consumer above,
       // which the bus started before this runs, so none falls in between.
-      const live = await delegations.liveRevocations(maxRevoked);
-      for (const r of live) verifier.revoke(r.tokenId, r.notAfter);
-      // More than the memory holds: the ones left out are unknown here until the longest-lived expires.
-      if (live.length >= maxRevoked) verifier.assumeRevocationsIncomplete(live[0]!.notAfter);
+      await loadRevocations();
       timer = setInterval(() => {
         if (busy) return;
         busy = true;
