@@ -93,6 +93,51 @@ async function load(ready: Ready, auth: 'api-key' | 'signed', connections: numbe
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
+/**
+ * Past the knee: far more connections than the node can serve. Admission control should answer
+ * the excess with 503 + Retry-After quickly (bounded p99) and the node must stay up.
+ */
+async function overload(ready: Ready, connections: number) {
+  const url = `http://127.0.0.1:${ready.port}${PATH}`;
+  const r = await autocannon({
+    url,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: PATH,
+        headers: { authorization: `Bearer ${ready.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          agent_id: ready.agentId,
+          action: 'sandbox.create',
+          resource: { id: 'sandbox:bench' },
+          context: { estimated_cost: 5 },
+          delegation_token: ready.token,
+        }),
+      },
+    ],
+  });
+  const codes = (r as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats;
+  const count = (code: string) => codes[code]?.count ?? 0;
+  const others = Object.entries(codes)
+    .filter(([c]) => c !== '200' && c !== '503')
+    .map(([c, v]) => `${c}×${v.count}`);
+  const live = await fetch(`http://127.0.0.1:${ready.port}/health/live`).then((res) => res.status);
+  return {
+    ok: count('200') / seconds,
+    shed: count('503') / seconds,
+    others: others.join(', ') || 'none',
+    errors: r.errors,
+    timeouts: r.timeouts,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    live,
+  };
+}
+
 const load1 = loadavg()
   .map((x) => x.toFixed(2))
   .join(' ');
@@ -124,3 +169,15 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+
+// Past the knee, on a fresh node: 512 connections of API-key decisions.
+const OVERLOAD = 512;
+const node = await startServer('warden');
+try {
+  const o = await overload(node.ready, OVERLOAD);
+  console.log(
+    `\nPast the knee: ${OVERLOAD} connections, API key, ${seconds}s — 200/s ${Math.round(o.ok)}, 503/s ${Math.round(o.shed)}, other statuses ${o.others}, socket errors ${o.errors}, timeouts ${o.timeouts}, p50 ${o.p50} ms, p99 ${o.p99} ms, /health/live afterwards ${o.live}, node ${node.child.exitCode === null ? 'still running' : `exited ${node.child.exitCode}`}`,
+  );
+} finally {
+  await stop(node.child);
+}

@@ -478,6 +478,76 @@ describe('a node without a delegation verifier', () => {
   });
 });
 
+describe('simulation without the audit log', () => {
+  it('answers 503 policy-simulation-unavailable on a node that cannot read past decisions', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    try {
+      await migrate(db, MIGRATION_SOURCES);
+      const tenantId = randomUUID();
+      const admin: Principal = { kind: 'user', id: 'u1', tenantId, roles: ['admin'] };
+      const m = createPolicyModule({
+        db,
+        clock: new ManualClock(),
+        log: pino({ level: 'silent' }),
+        onEventsCommitted: () => {},
+        agents: async () => undefined,
+      });
+      const { policy: p } = await m.policies.createPolicy(admin, tenantId, {
+        name: 'no-history',
+        rules: sandboxRules,
+      });
+      await expect(
+        m.policies.simulate(tenantId, p.id, { version: 1, last: 10, max_flips: 10 }),
+      ).rejects.toMatchObject({ status: 503, type: '/problems/policy-simulation-unavailable' });
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('skips records it cannot replay (expired payloads, records without facts)', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    try {
+      await migrate(db, MIGRATION_SOURCES);
+      const tenantId = randomUUID();
+      const admin: Principal = { kind: 'user', id: 'u1', tenantId, roles: ['admin'] };
+      const input = {
+        agent: { id: AGENT, tier: 'basic', trust_level: 'trusted' },
+        action: 'sandbox.create',
+        context: { estimated_cost: 80 },
+      };
+      const m = createPolicyModule({
+        db,
+        clock: new ManualClock(),
+        log: pino({ level: 'silent' }),
+        onEventsCommitted: () => {},
+        agents: async () => undefined,
+        decisionHistory: async () => [
+          {
+            at: '2026-03-02T10:00:00.000Z',
+            outcome: 'allow',
+            metadata: { decision_id: randomUUID(), rule_ids: ['sandboxes'], input },
+          },
+          { at: '2026-03-02T09:00:00.000Z', outcome: 'allow', metadata: null },
+          { at: '2026-03-02T08:00:00.000Z', outcome: 'deny', metadata: { decision_id: randomUUID() } },
+        ],
+      });
+      const { policy: p } = await m.policies.createPolicy(admin, tenantId, {
+        name: 'replay',
+        rules: sandboxRules,
+      });
+      const sim = await m.policies.simulate(tenantId, p.id, { version: 1, last: 10, max_flips: 10 });
+      expect(sim).toMatchObject({
+        replayed: 1,
+        skipped: 2,
+        flipped: 1,
+        changes: { 'allow->pending_approval': 1 },
+      });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('decision records through an in-process audit appender', () => {
   it('hands each record to the appender after its decision commits, and to the outbox when it refuses', async () => {
     const db = await openDatabase({ dataDir: 'memory://' });
