@@ -99,6 +99,7 @@ async function load(ready: Ready, auth: 'api-key' | 'signed', connections: numbe
  */
 async function overload(ready: Ready, connections: number) {
   const url = `http://127.0.0.1:${ready.port}${PATH}`;
+  await load(ready, 'api-key', 8); // warm-up below the knee: JIT and caches, as in the runs above
   const r = await autocannon({
     url,
     connections,

@@ -232,6 +232,7 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
           ? { limiter: c, perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
           : undefined,
       maxInFlight: config.maxInFlightRequests,
+      admissionTargetMs: config.admissionTargetMs,
       maxEventLoopDelayMs: config.maxEventLoopDelayMs,
       metrics,
       version: VERSION,

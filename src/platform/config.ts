@@ -27,6 +27,7 @@ export interface WardenConfig {
   shutdownTimeoutMs: number;
   maxEventLoopDelayMs: number;
   maxInFlightRequests: number;
+  admissionTargetMs: number;
   outboxPollMs: number;
   trustProxy: boolean;
   signatureMaxAgeSeconds: number;
@@ -205,6 +206,13 @@ export const CONFIG_SPEC: Record<keyof WardenConfig, KeySpec> = {
     kind: { type: 'int', min: 0, max: 1_000_000 },
     default: 2048,
     help: 'concurrent requests above which new ones are shed with 503 (0 = off)',
+  },
+  admissionTargetMs: {
+    env: 'WARDEN_ADMISSION_TARGET_MS',
+    yaml: 'admission_target_ms',
+    kind: { type: 'int', min: 0, max: 60_000 },
+    default: 50,
+    help: 'event-loop delay (p90) a node keeps to: past it, a growing share of new requests gets 503 at once so the admitted ones stay fast (0 = off)',
   },
   outboxPollMs: {
     env: 'WARDEN_OUTBOX_POLL_MS',

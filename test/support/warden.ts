@@ -37,7 +37,10 @@ export function testConfig(overrides: Partial<WardenConfig> & { dataDir: string 
     adminToken: ADMIN_TOKEN,
     masterKey: MASTER_KEY,
     rateLimitPerSecond: 0,
+    // Load shedding is tested where it is the subject (edge.test.ts); elsewhere a busy CI machine
+    // must not turn into 503s.
     maxEventLoopDelayMs: 0,
+    admissionTargetMs: 0,
     ...overrides,
   };
 }

@@ -307,3 +307,51 @@ describe('edge: event-loop saturation', () => {
     );
   });
 });
+
+describe('edge: adaptive admission past the knee', () => {
+  const t = useWarden(pglite!, { admissionTargetMs: 20 });
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // Holds the event loop, as CPU-bound overload would.
+    }
+  };
+
+  it('admits a shrinking share while the loop stays slow (the rest get a fast 503), and all again after', async () => {
+    // Sustained: for a second, every turn of the loop takes ~60 ms (three times the target).
+    const until = performance.now() + 1000;
+    while (performance.now() < until) {
+      busy(60);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const statuses: number[] = [];
+    let problem: Record<string, unknown> | undefined;
+    let headers: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) {
+      const res = await t.node.app.inject({ method: 'GET', url: '/v1/tenants', headers: t.auth });
+      statuses.push(res.statusCode);
+      if (res.statusCode === 503) {
+        problem = res.json();
+        headers = res.headers;
+      }
+    }
+    // Spread evenly: some admitted, most refused, never a crash or another status.
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(20);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    expect(problem).toMatchObject({ type: '/problems/overloaded', status: 503 });
+    expect(problem!.detail).toMatch(/admits \d+ % of new requests/);
+    expect(headers).toMatchObject({ 'retry-after': '1', 'x-content-type-options': 'nosniff' });
+    expect(headers['x-request-id']).toBe(problem!.instance);
+    // Liveness is never shed.
+    expect((await t.node.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    // Back within the target, the share grows back to everything within about two seconds.
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.node.app.inject({ method: 'GET', url: '/v1/tenants', headers: t.auth }),
+      ),
+    );
+    expect(after.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
+  });
+});

@@ -30,6 +30,7 @@ import type { Logger } from 'pino';
 import secureJson from 'secure-json-parse';
 import { Type } from 'typebox';
 import { fastRequestLine } from '../telemetry/logger.js';
+import { AdmissionControl } from './admission.js';
 import type { Authenticator, Authorizer, AuthResult, Principal } from './auth.js';
 import type { HttpMetrics } from './metrics.js';
 import { ProblemError, ProblemSchema, Problems, problemCatalogue } from './problem.js';
@@ -99,6 +100,8 @@ export interface EdgeOptions {
   authorize: () => Authorizer;
   rateLimit?: { limiter: RateLimiter; perSecond: number; burst: number } | undefined;
   maxInFlight: number;
+  /** Event-loop delay (p90, ms) adaptive admission aims for (admission.ts); 0 = off. */
+  admissionTargetMs?: number | undefined;
   maxEventLoopDelayMs: number;
   metrics: HttpMetrics;
   version: string;
@@ -124,6 +127,8 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Marks the edge's own route-level hooks, so a route's options never carry two of them. */
 const EDGE_HOOK = Symbol('warden.edgeHook');
+/** How often load shedding reads the event loop's delay and adjusts admission. */
+const ADMISSION_WINDOW_MS = 250;
 
 /** In a promise callback of a callback-style hook: a throw goes to Fastify, not to an unhandled rejection. */
 function guard(done: HookHandlerDoneFunction, step: () => void): void {
@@ -138,8 +143,9 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
-function overloaded(detail: string): ProblemError {
-  return Problems.overloaded.create(detail, { retry_after: 1, headers: { 'retry-after': '1' } });
+/** `/health/live` (with a query or a trailing slash too): never shed. */
+function isLiveness(url: string): boolean {
+  return url.startsWith('/health/live') && (url.length === 12 || url[12] === '?' || url[12] === '/');
 }
 
 export function sendProblem(reply: FastifyReply, err: ProblemError): FastifyReply {
@@ -290,22 +296,32 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   app.decorateRequest('deferredAuth', false);
   app.addSchema(ProblemSchema);
 
-  // Event-loop delay, sampled twice a second: when the 90th percentile of the last window is above
-  // the limit the loop is saturated and the node sheds new requests. A percentile, not the maximum:
-  // one long stall (start-up compiling, a GC) is a single sample and must not shed the next window.
+  // Event-loop delay, sampled every 10 ms and read per window (admission.ts says why this, and
+  // not the count of requests in flight, is what shows a node past its knee). Per window:
+  //  - above the admission target, the adaptive control admits a smaller share of new requests
+  //    (the rest get 503 + Retry-After at once), and a larger one again once back within it;
+  //  - above `maxEventLoopDelayMs`, the loop is saturated and every new request is shed.
+  // Percentiles, not the maximum: one long stall (start-up compiling, a GC) is a single sample and
+  // must not shed the next window.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   let loopSaturated = false;
+  const admission =
+    (options.admissionTargetMs ?? 0) > 0
+      ? new AdmissionControl({ targetMs: options.admissionTargetMs! })
+      : undefined;
   const loopTimer = setInterval(() => {
-    loopSaturated =
-      options.maxEventLoopDelayMs > 0 && loopDelay.percentile(90) / 1e6 > options.maxEventLoopDelayMs;
+    const p90 = loopDelay.percentile(90) / 1e6;
+    loopSaturated = options.maxEventLoopDelayMs > 0 && p90 > options.maxEventLoopDelayMs;
+    admission?.adjust(p90);
     loopDelay.reset();
-  }, 500);
+  }, ADMISSION_WINDOW_MS);
   loopTimer.unref();
   // Start-up work before listening is not overload.
   app.addHook('onListen', (done) => {
     loopDelay.reset();
     loopSaturated = false;
+    if (admission) admission.share = 1;
     done();
   });
   app.addHook('onClose', async () => {
@@ -314,14 +330,52 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   });
 
   let inFlight = 0;
-  /** Load shedding: under overload a 503 costs little, running out of memory costs everything. */
-  function shedding(): ProblemError | undefined {
-    if (options.maxInFlight > 0 && inFlight > options.maxInFlight) {
-      return overloaded(`more than ${options.maxInFlight} requests in flight on this node`);
-    }
-    if (loopSaturated) return overloaded('the event loop is saturated on this node');
+  let shedInWindow = 0;
+  /**
+   * Load shedding: under overload a 503 costs little, running out of memory costs everything.
+   * Returns why this request is refused, or undefined to admit it.
+   */
+  function shedding(): string | undefined {
+    if (options.maxInFlight > 0 && inFlight > options.maxInFlight)
+      return `more than ${options.maxInFlight} requests in flight on this node`;
+    if (loopSaturated) return 'the event loop is saturated on this node';
+    if (admission && !admission.admit())
+      return `this node is past its capacity and admits ${Math.round(admission.share * 100)} % of new requests`;
     return undefined;
   }
+  /**
+   * The 503 itself, as cheap as it can be: under overload most requests end here, and what they cost
+   * is taken from the admitted ones. Written straight to the socket (no serializer, no hooks, no
+   * per-request log line: one summary per window instead), with the security headers, the request
+   * id, Retry-After and the problem body every other error has.
+   */
+  function shedNow(request: FastifyRequest, reply: FastifyReply, detail: string): void {
+    inFlight--;
+    shedInWindow++;
+    const body = Buffer.from(
+      JSON.stringify({ ...Problems.overloaded.create(detail, { retry_after: 1 }).body(request.id) }),
+    );
+    reply.hijack();
+    reply.raw.writeHead(503, {
+      ...SECURITY_HEADERS,
+      'x-request-id': request.id,
+      'retry-after': '1',
+      'content-type': 'application/problem+json; charset=utf-8',
+      'content-length': body.length,
+    });
+    reply.raw.end(body);
+    options.metrics.observe(request.method, 'shed', 503, 0);
+  }
+  const shedLog = setInterval(() => {
+    if (shedInWindow === 0) return;
+    options.logger.warn(
+      { shed: shedInWindow, admitted_share: admission?.share ?? 1, loop_saturated: loopSaturated },
+      'shedding load: requests answered 503 overloaded',
+    );
+    shedInWindow = 0;
+  }, 1000);
+  shedLog.unref();
+  app.addHook('onClose', async () => clearInterval(shedLog));
 
   // The edge's hooks are callback-style and synchronous unless an authenticator or the rate limiter
   // really waits: an async hook costs a promise and a microtask turn per request even when nothing
@@ -333,18 +387,16 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   // id and the in-flight count; this hook is added before any other so that it always runs first.
   app.addHook('onRequest', (request, reply, done) => {
     inFlight++;
+    // Liveness is never shed: an orchestrator must not restart a node for being busy.
+    const reason = isLiveness(request.url) ? undefined : shedding();
+    if (reason !== undefined) {
+      shedNow(request, reply, reason);
+      return;
+    }
     // Hand-written rather than @fastify/helmet: these headers are constant, and setting them from one
     // frozen table costs a fraction of helmet's one-middleware-per-header (measured: bench/RESULTS.md).
     reply.headers(SECURITY_HEADERS);
     reply.header('x-request-id', request.id);
-    // A matched route sheds in its own hook (below); an unmatched one has none, so here.
-    if (request.is404) {
-      const problem = shedding();
-      if (problem) {
-        sendProblem(reply, problem);
-        return;
-      }
-    }
     done();
   });
 
@@ -383,18 +435,9 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     guarded: boolean,
     permission: string | undefined,
   ): onRequestHookHandler & { [EDGE_HOOK]: true } {
-    // Liveness is never shed: an orchestrator must not restart a node for being busy.
-    const shed = url !== '/health/live';
     // The route template, not the raw URL: a CORS preflight to /v1/… is the '*' route and public.
     const hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       request.route = url;
-      if (shed) {
-        const problem = shedding();
-        if (problem) {
-          sendProblem(reply, problem);
-          return;
-        }
-      }
       if (!guarded) {
         done();
         return;
