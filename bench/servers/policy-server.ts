@@ -41,12 +41,12 @@ const privateKey = createPrivateKey({
 });
 const publicKey = createPublicKey(privateKey);
 const publicKeyText = (publicKey.export({ format: 'jwk' }) as { x: string }).x;
-let cleanup = () => {};
-// A clean exit on SIGINT/SIGTERM lets --cpu-prof write its profile and removes the data dir.
+let cleanup: () => Promise<void> | void = () => {};
+// A clean exit on SIGINT/SIGTERM lets --cpu-prof write its profile, closes the node (the embedded
+// database's worker thread stops writing) and then removes the data dir.
 for (const s of ['SIGINT', 'SIGTERM'] as const)
   process.on(s, () => {
-    cleanup();
-    process.exit(0);
+    Promise.resolve(cleanup()).finally(() => process.exit(0));
   });
 
 if (mode === 'warden') {
@@ -68,7 +68,10 @@ if (mode === 'warden') {
       logger: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
     },
   );
-  cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+  cleanup = async () => {
+    await node.close().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   const url = await node.listen();
   const call = async (method: 'GET' | 'POST', path: string, auth: string, payload?: object) => {
     const send = () =>
