@@ -7,7 +7,9 @@
  * Signed requests are signed per request (fresh nonce and `created`) in autocannon's setupRequest,
  * identically for both signed targets, so the generator's signing cost weighs on both alike.
  *
- *   npm run bench -- policy-http [--seconds 10]
+ *   npm run bench -- policy-http [--seconds 10] [--postgres [url]]
+ * With --postgres the Warden node runs on PostgreSQL (a scratch database on the given server,
+ * default WARDEN_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) instead of PGlite.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -16,6 +18,13 @@ import autocannon, { type Request } from 'autocannon';
 import { createNonce, signRequest } from '../src/modules/identity/http-signature.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 10;
+const pgFlag = process.argv.indexOf('--postgres');
+const postgresUrl =
+  pgFlag < 0
+    ? undefined
+    : process.argv[pgFlag + 1]?.startsWith('postgres')
+      ? process.argv[pgFlag + 1]
+      : process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const { privateKey } = generateKeyPairSync('ed25519');
 const AGENT_KEY = (privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).toString('base64');
 const PATH = '/v1/oversight/evaluate';
@@ -30,7 +39,7 @@ interface Ready {
 async function startServer(mode: 'warden' | 'bare'): Promise<{ ready: Ready; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/policy-server.ts', mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, AGENT_KEY },
+    env: { ...process.env, AGENT_KEY, ...(postgresUrl ? { BENCH_POSTGRES_URL: postgresUrl } : {}) },
   });
   const ready = await new Promise<Ready>((resolve, reject) => {
     let out = '';
@@ -161,7 +170,7 @@ for (const c of [8, 32]) {
   );
 }
 console.log(
-  `\nPOST ${PATH}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+  `\nPOST ${PATH}, Warden on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );

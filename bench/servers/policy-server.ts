@@ -17,6 +17,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import pino from 'pino';
 import { mintToken } from '../../src/modules/authz/delegation-token.js';
 import { createTokenCache } from '../../src/modules/authz/token-cache.js';
@@ -52,12 +53,34 @@ for (const s of ['SIGINT', 'SIGTERM'] as const)
 if (mode === 'warden') {
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-policy-'));
   const ADMIN = `wdn_op_bench_${randomBytes(12).toString('hex')}`;
+  // BENCH_POSTGRES_URL: the node on PostgreSQL, in a scratch database created here and dropped at exit.
+  const pgAdmin = process.env.BENCH_POSTGRES_URL;
+  let databaseUrl: string | undefined;
+  let dropDatabase = async () => {};
+  if (pgAdmin) {
+    const name = `warden_bench_${randomBytes(5).toString('hex')}`;
+    const admin = async (statement: string) => {
+      const c = new pg.Client({ connectionString: pgAdmin });
+      await c.connect();
+      try {
+        await c.query(statement);
+      } finally {
+        await c.end();
+      }
+    };
+    await admin(`create database ${name}`);
+    const u = new URL(pgAdmin);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    dropDatabase = () => admin(`drop database if exists ${name} with (force)`);
+  }
   const node = await buildWarden(
     {
       ...loadConfig({ env: {}, file: undefined }),
       host: '127.0.0.1',
       port: 0,
       dataDir,
+      databaseUrl,
       adminToken: ADMIN,
       masterKey: `k1:${randomBytes(32).toString('base64')}`,
       // The per-principal token bucket stays on the path, sized so it never refuses here.
@@ -71,6 +94,7 @@ if (mode === 'warden') {
   cleanup = async () => {
     await node.close().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
+    await dropDatabase().catch(() => {});
   };
   const url = await node.listen();
   const call = async (method: 'GET' | 'POST', path: string, auth: string, payload?: object) => {
