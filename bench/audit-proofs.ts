@@ -7,14 +7,19 @@
  *   (WARDEN_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; a scratch database is
  *   created and dropped)
  *
- * The log is built inside PostgreSQL (records, then every level of subtree hashes with sha256(),
+ * The node under test runs alone in its own process (`warden serve` on the scratch database), as in
+ * the other HTTP benchmarks, so the client's own work and timers are not in its event loop. The log
+ * is built beforehand inside PostgreSQL (records, then every level of subtree hashes with sha256(),
  * stored as tiles of 16 hashes of levels 0, 4, 8, …),
  * because appending a million records through the module would take minutes and is measured by
  * bench/audit-append.ts. The hashing is RFC 6962's: the node checks every proof it serves with
  * the module's verifier, and the head it signs over the frontier it reads.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -29,6 +34,7 @@ import {
 } from '../src/modules/audit/merkle.js';
 import { getNodes } from '../src/modules/audit/store.js';
 import { loadConfig } from '../src/platform/config.js';
+import { openDatabase } from '../src/platform/db/database.js';
 import { buildWarden } from '../src/server.js';
 
 const adminUrl = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -57,12 +63,45 @@ async function timed(n: number, request: (i: number) => Promise<void>): Promise<
   return out.sort((a, b) => a - b);
 }
 
+/** A port the OS says is free now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** `warden serve` from source in a child process; resolves once /health/ready answers 200. */
+async function serve(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...env, WARDEN_HOST: '127.0.0.1', WARDEN_PORT: String(port) },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`warden serve exited ${child.exitCode}`);
+    const ok = await fetch(`${base}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { base, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('warden serve did not become ready in 30 s');
+}
+
 async function main(): Promise<void> {
   const name = `warden_bench_${randomBytes(5).toString('hex')}`;
   await admin(`create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+  const masterKey = `k1:${randomBytes(32).toString('base64')}`;
+  // Migrates the scratch database and creates the log's signing key; then closed, and the node
+  // under test is started on the same database in its own process.
   const node = await buildWarden(
     {
       ...loadConfig({ env: {}, file: undefined }),
@@ -71,15 +110,16 @@ async function main(): Promise<void> {
       port: 0,
       logLevel: 'silent',
       adminToken: TOKEN,
-      masterKey: `k1:${randomBytes(32).toString('base64')}`,
+      masterKey,
       rateLimitPerSecond: 0,
       maxEventLoopDelayMs: 0,
     },
     { logger: pino({ level: 'silent' }) },
   );
+  let served: { base: string; child: ChildProcess } | undefined;
+  let db = node.db;
   try {
     const tenant = randomUUID();
-    const db = node.db;
     const build = performance.now();
     // Records: canonical JSON built by PostgreSQL; the leaf hash is of exactly those bytes.
     await sql`insert into audit.records (tenant_id, leaf_index, record_id, product, event_type, actor, resource_id,
@@ -116,7 +156,19 @@ async function main(): Promise<void> {
     await sql`analyze`.execute(db.kysely);
     const buildSeconds = (performance.now() - build) / 1000;
 
-    const base = await node.listen();
+    await node.listen(); // starts the module (signing key) before handing over
+    await node.close();
+    db = await openDatabase({ url: url.toString() });
+    served = await serve({
+      WARDEN_DATABASE_URL: url.toString(),
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_ADMIN_TOKEN: TOKEN,
+      WARDEN_MASTER_KEY: masterKey,
+      WARDEN_LOG_LEVEL: 'silent',
+      WARDEN_RATE_LIMIT_PER_SECOND: '0',
+      WARDEN_MAX_EVENT_LOOP_DELAY_MS: '0',
+    });
+    const base = served.base;
     const headers = { authorization: `Bearer ${TOKEN}`, 'x-warden-tenant': tenant };
     const sth = (await (await fetch(`${base}/v1/audit/sth`, { headers })).json()) as {
       tree_size: number;
@@ -135,6 +187,33 @@ async function main(): Promise<void> {
     const idOf = new Map(ids.rows.map((r) => [Number(r.leaf_index), r.record_id]));
 
     const warm = 200;
+    // The machine's own floor: a bare node:http server in its own process, same client, same loop.
+    const barePort = await freePort();
+    const bare = spawn(
+      process.execPath,
+      ['-e', `require('node:http').createServer((q, s) => s.end('ok')).listen(${barePort}, '127.0.0.1')`],
+      { stdio: 'ignore' },
+    );
+    let bareFloor: number[];
+    try {
+      for (let i = 0; ; i++) {
+        const up = await fetch(`http://127.0.0.1:${barePort}/`).then(
+          (r) => r.arrayBuffer().then(() => true),
+          () => false,
+        );
+        if (up) break;
+        if (i > 100) throw new Error('the bare server did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await timed(warm, async () => {
+        await (await fetch(`http://127.0.0.1:${barePort}/`)).arrayBuffer();
+      });
+      bareFloor = await timed(REQUESTS, async () => {
+        await (await fetch(`http://127.0.0.1:${barePort}/`)).arrayBuffer();
+      });
+    } finally {
+      bare.kill();
+    }
     await timed(warm, async () => {
       await (await fetch(`${base}/health/live`)).arrayBuffer();
     });
@@ -189,12 +268,13 @@ async function main(): Promise<void> {
     const row = (label: string, s: number[]) =>
       `| ${label} | ${pct(s, 50).toFixed(2)} | ${pct(s, 99).toFixed(2)} | ${s[s.length - 1]!.toFixed(2)} |`;
     console.log(
-      `audit proofs over HTTP, log of ${LEAVES.toLocaleString('en-US')} leaves (built in ${buildSeconds.toFixed(0)} s), ${REQUESTS} sequential requests each after ${warm} warm-up`,
+      `audit proofs over HTTP (node in its own process, on PostgreSQL), log of ${LEAVES.toLocaleString('en-US')} leaves (built in ${buildSeconds.toFixed(0)} s), ${REQUESTS} sequential requests each after ${warm} warm-up`,
     );
     console.log('');
     console.log('| request | p50 ms | p99 ms | max ms |');
     console.log('| --- | ---: | ---: | ---: |');
-    console.log(row('GET /health/live (HTTP floor)', health));
+    console.log(row('bare node:http, own process (the machine’s floor)', bareFloor));
+    console.log(row('GET /health/live (Warden’s HTTP floor)', health));
     console.log(row('GET /v1/audit/logs/{id} (record + inclusion proof)', inclusion));
     console.log(row('GET /v1/audit/consistency?first=m&second=n', consistency));
     console.log('');
@@ -202,7 +282,12 @@ async function main(): Promise<void> {
       `every inclusion proof verified against the signed root; 50 consistency proofs verified against recomputed old roots`,
     );
   } finally {
-    await node.close();
+    if (served) {
+      const exited = new Promise((r) => served!.child.once('exit', r));
+      served.child.kill('SIGTERM');
+      await exited;
+    }
+    await db.close().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
     await admin(`drop database if exists ${name} with (force)`);
   }
