@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -7,6 +7,7 @@ import { useDatabase } from '../../../test/support/db.js';
 import { drivers } from '../../../test/support/drivers.js';
 import { MIGRATION_SOURCES } from '../../module-list.js';
 import { DataDirLockedError, openDatabase } from './database.js';
+import { DataDirNotEmptyError } from './embedded-init.js';
 import { migrate } from './migrate.js';
 import { NestedConnectionError } from './pglite-dialect.js';
 
@@ -147,5 +148,56 @@ describe('database (pglite specifics)', () => {
     expect(r.rows).toEqual([{ v: 42 }]);
     await reopened.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes a first start that an interruption cannot spoil: a half-made cluster or move is redone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-initdb-'));
+    try {
+      // Interrupted initdb: a staging directory with part of a cluster in it.
+      mkdirSync(join(dir, '.warden-initdb', 'base'), { recursive: true });
+      writeFileSync(join(dir, '.warden-initdb', 'base', 'junk'), 'half');
+      const first = await openDatabase({ dataDir: dir });
+      await sql`create table kept (v int); insert into kept values (7)`.execute(first.kysely);
+      await first.close();
+      expect(readdirSync(dir).filter((n) => n.startsWith('.warden-initdb'))).toEqual([]);
+      const again = await openDatabase({ dataDir: dir });
+      expect((await sql<{ v: number }>`select v from kept`.execute(again.kysely)).rows).toEqual([{ v: 7 }]);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Interrupted move: some entries already in place, PG_VERSION not yet; the marker lists them.
+    const moved = mkdtempSync(join(tmpdir(), 'warden-initdb-'));
+    try {
+      mkdirSync(join(moved, 'base'));
+      writeFileSync(join(moved, 'base', 'partial'), 'x');
+      writeFileSync(join(moved, 'postgresql.conf'), '# partial');
+      writeFileSync(
+        join(moved, '.warden-initdb-moving'),
+        JSON.stringify(['base', 'postgresql.conf', 'global']),
+      );
+      const db = await openDatabase({ dataDir: moved });
+      expect((await sql<{ one: number }>`select 1 as one`.execute(db.kysely)).rows).toEqual([{ one: 1 }]);
+      await db.close();
+      expect(existsSync(join(moved, 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(moved, 'base', 'partial'))).toBe(false);
+    } finally {
+      rmSync(moved, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a directory that holds other files and no database, and leaves them alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-foreign-'));
+    try {
+      writeFileSync(join(dir, 'notes.txt'), 'mine');
+      await expect(openDatabase({ dataDir: dir })).rejects.toBeInstanceOf(DataDirNotEmptyError);
+      expect(readdirSync(dir).sort()).toEqual(['notes.txt']);
+      // The lock was released: once the directory is fixed, it opens.
+      rmSync(join(dir, 'notes.txt'));
+      const db = await openDatabase({ dataDir: dir });
+      await db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

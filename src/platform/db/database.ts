@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { ensureCluster } from './embedded-init.js';
 import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
 import { PGliteThread } from './pglite-thread.js';
 import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
@@ -155,8 +156,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     unlock = lockDataDir(dataDir);
   }
   let pglite: EmbeddedPg;
+  const threaded = options.pgliteThread ?? true;
   try {
-    if (options.pgliteThread ?? true) {
+    if (!memory)
+      await ensureCluster(dataDir, async (dir) => {
+        if (threaded) {
+          const thread = new PGliteThread(dir);
+          try {
+            await thread.waitReady;
+          } finally {
+            await thread.close().catch(() => {});
+          }
+        } else await (await PGlite.create(dir, { parsers: PGLITE_PARSERS })).close();
+      });
+    if (threaded) {
       const thread = new PGliteThread(memory ? undefined : dataDir);
       pglite = thread;
       await thread.waitReady.catch(async (err) => {
