@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import canonicalizeModule from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CanonicalJsonError, canonicalBytes, canonicalJson } from './canonical.js';
+import { CanonicalJsonError, canonicalBytes, canonicalJson, canonicalSizeBound } from './canonical.js';
 import { leafHash } from './merkle.js';
 
 // The reference implementation the hand-written serializer is compared with (CommonJS default export).
@@ -146,6 +146,8 @@ describe('values JCS cannot represent', () => {
   ])('refuses $what with its path', ({ value, message }) => {
     expect(() => canonicalJson(value)).toThrow(CanonicalJsonError);
     expect(() => canonicalJson(value)).toThrow(message);
+    // The size bound walks the same way and refuses the same values at the same place.
+    expect(() => canonicalSizeBound(value)).toThrow(message);
   });
 });
 
@@ -195,6 +197,18 @@ describe('against the canonicalize package', () => {
       fc.dictionary(text, tie('value'), { maxKeys: 6 }),
     ),
   })).value;
+
+  it('bounds the UTF-8 size of the canonical text from above, without building it', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalSizeBound(value)).toBeGreaterThanOrEqual(Buffer.byteLength(canonicalJson(value)));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(canonicalSizeBound({ c: '\u0001'.repeat(10) })).toBeGreaterThanOrEqual(
+      Buffer.byteLength(canonicalJson({ c: '\u0001'.repeat(10) })),
+    );
+  });
 
   it('gives the same text for random JSON values', () => {
     fc.assert(

@@ -63,6 +63,66 @@ class Serializer {
     return JSON.stringify(s);
   }
 
+  /**
+   * The same walk and the same refusals as `value`, building no text: an upper bound of the UTF-8
+   * length (a UTF-16 unit is at most 6 bytes once escaped, `\u001f`; a number at most 25).
+   */
+  bound(value: unknown, depth: number): number {
+    switch (typeof value) {
+      case 'string':
+        if (!value.isWellFormed())
+          this.fail('string holds an unpaired UTF-16 surrogate, which I-JSON does not allow');
+        return 2 + 6 * value.length;
+      case 'boolean':
+        return 5;
+      case 'number':
+        if (!Number.isFinite(value)) this.fail(`${value} is not a JSON number (only finite numbers are)`);
+        return 25;
+      case 'bigint':
+        return this.fail('BigInt is not a JSON number; convert it to a string or a safe integer');
+      case 'undefined':
+        return this.fail('undefined is not a JSON value; use null or leave the property out');
+      case 'function':
+      case 'symbol':
+        return this.fail(`a ${typeof value} is not a JSON value`);
+    }
+    if (value === null) return 4;
+    const object = value as object;
+    if (depth >= MAX_DEPTH) this.fail(`nested deeper than ${MAX_DEPTH} levels`);
+    if (this.ancestors.has(object)) this.fail('the value contains a cycle');
+    this.ancestors.add(object);
+    let size = 2;
+    const toJSON = (object as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') {
+      size = this.bound(toJSON.call(object), depth + 1);
+    } else if (Array.isArray(object)) {
+      for (let i = 0; i < object.length; i++) {
+        this.stack.push(i);
+        if (!(i in object)) this.fail('arrays must not have holes');
+        size += this.bound(object[i], depth + 1) + 1;
+        this.stack.pop();
+      }
+    } else {
+      const proto = Object.getPrototypeOf(object);
+      if (proto !== Object.prototype && proto !== null) {
+        this.fail(`a ${describe(object)} is not a plain object; convert it first`);
+      }
+      const record = object as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key)) continue;
+        const child = record[key];
+        if (child === undefined) continue;
+        this.stack.push(key);
+        if (!key.isWellFormed())
+          this.fail('string holds an unpaired UTF-16 surrogate, which I-JSON does not allow');
+        size += 2 + 6 * key.length + 1 + this.bound(child, depth + 1) + 1;
+        this.stack.pop();
+      }
+    }
+    this.ancestors.delete(object);
+    return size;
+  }
+
   value(value: unknown, depth: number): string {
     switch (typeof value) {
       case 'string':
@@ -148,6 +208,19 @@ export function canonicalJson(value: unknown): string {
  * @example
  * leafHash(canonicalBytes(redactedRecord));
  */
+/**
+ * An upper bound of the UTF-8 length of `canonicalJson(value)`, refusing the same values (it walks
+ * members in insertion order, so with several problems it may name another one first), without
+ * building the text: size limits on the hot path (a record's metadata) are decided by this and
+ * only values near the limit are serialized to be sure.
+ *
+ * @example
+ * if (canonicalSizeBound(metadata) > LIMIT && Buffer.byteLength(canonicalJson(metadata)) > LIMIT) refuse();
+ */
+export function canonicalSizeBound(value: unknown): number {
+  return new Serializer().bound(value, 0);
+}
+
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }

@@ -5,7 +5,7 @@
  * data. `tenant_id` and `record_id` are inside the hashed bytes, so a record cannot be moved to
  * another tenant's log or another id without breaking its leaf hash.
  */
-import { CanonicalJsonError, canonicalBytes, canonicalJson } from './canonical.js';
+import { CanonicalJsonError, canonicalBytes, canonicalJson, canonicalSizeBound } from './canonical.js';
 import { AuditProblems } from './errors.js';
 import type { Redactor } from './redaction/index.js';
 import { RECORD_LIMITS } from './types.js';
@@ -85,19 +85,19 @@ export function checkAppend(input: AuditAppend): void {
   if (metadata === undefined) return;
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
     bad('metadata', 'must be a JSON object');
-  let json: string;
+  const max = RECORD_LIMITS.maxMetadataBytes;
   try {
-    json = canonicalJson(metadata);
+    // A checking walk with an upper bound of the size; only metadata that may be near the limit is
+    // serialized to measure it exactly (every record is checked on the caller's hot path).
+    if (canonicalSizeBound(metadata) > max) {
+      const json = canonicalJson(metadata);
+      if (json.length > max || Buffer.byteLength(json) > max)
+        bad('metadata', `must be at most ${max} bytes as canonical JSON`);
+    }
   } catch (err) {
     if (err instanceof CanonicalJsonError) bad(`metadata${err.path.slice(1)}`, err.problem);
     throw err;
   }
-  // Code units ≥ bytes/3, so the cheap length test decides most records without encoding.
-  if (
-    json.length > RECORD_LIMITS.maxMetadataBytes ||
-    Buffer.byteLength(json) > RECORD_LIMITS.maxMetadataBytes
-  )
-    bad('metadata', `must be at most ${RECORD_LIMITS.maxMetadataBytes} bytes as canonical JSON`);
 }
 
 /**
