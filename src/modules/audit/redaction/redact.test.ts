@@ -312,7 +312,7 @@ describe('bounds', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
-  it('scales linearly: 4x the input costs far less than 16x the time', () => {
+  it('scales linearly: 8x the input costs far less than 64x the time', () => {
     const units = [
       'dob ',
       'token=',
@@ -322,20 +322,29 @@ describe('bounds', () => {
       'password="',
       '-----BEGIN RSA PRIVATE KEY-----\n',
     ];
-    const fastest = (text: string): number => {
-      let best = Number.POSITIVE_INFINITY;
+    // Interleaved, best of 7 each: a busy machine slows both sizes alike. Linear is ~8x, quadratic
+    // ~64x; the 1 ms floor keeps timer noise on tiny inputs out. A measurement that looks
+    // superlinear is taken again (up to 3 times): noise on a loaded CI machine rarely repeats, a
+    // quadratic scan always does.
+    const ratio = (small: string, large: string): { large: number; limit: number } => {
+      let bestSmall = Number.POSITIVE_INFINITY;
+      let bestLarge = Number.POSITIVE_INFINITY;
       for (let i = 0; i < 7; i++) {
-        const t0 = performance.now();
-        redactor.redactString(text);
-        best = Math.min(best, performance.now() - t0);
+        let t0 = performance.now();
+        redactor.redactString(small);
+        bestSmall = Math.min(bestSmall, performance.now() - t0);
+        t0 = performance.now();
+        redactor.redactString(large);
+        bestLarge = Math.min(bestLarge, performance.now() - t0);
       }
-      return best;
+      return { large: bestLarge, limit: 24 * Math.max(bestSmall, 1) };
     };
     for (const unit of units) {
-      const small = fastest(unit.repeat(Math.ceil(50_000 / unit.length)));
-      const large = fastest(unit.repeat(Math.ceil(200_000 / unit.length)));
-      // Linear is ~4x, quadratic ~16x; the 2 ms floor keeps timer noise on tiny inputs out.
-      expect(large, JSON.stringify(unit)).toBeLessThan(10 * Math.max(small, 2));
+      const small = unit.repeat(Math.ceil(25_000 / unit.length));
+      const large = unit.repeat(Math.ceil(200_000 / unit.length));
+      let m = ratio(small, large);
+      for (let attempt = 1; attempt < 3 && m.large >= m.limit; attempt++) m = ratio(small, large);
+      expect(m.large, JSON.stringify(unit)).toBeLessThan(m.limit);
     }
   });
 
