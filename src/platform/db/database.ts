@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { ensureCluster } from './embedded-init.js';
+import { beginFirstStart } from './embedded-init.js';
 import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
 import { PGliteThread } from './pglite-thread.js';
 import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
@@ -158,17 +158,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   let pglite: EmbeddedPg;
   const threaded = options.pgliteThread ?? true;
   try {
-    if (!memory)
-      await ensureCluster(dataDir, async (dir) => {
-        if (threaded) {
-          const thread = new PGliteThread(dir);
-          try {
-            await thread.waitReady;
-          } finally {
-            await thread.close().catch(() => {});
-          }
-        } else await (await PGlite.create(dir, { parsers: PGLITE_PARSERS })).close();
-      });
+    const created = memory ? undefined : beginFirstStart(dataDir);
     if (threaded) {
       const thread = new PGliteThread(memory ? undefined : dataDir);
       pglite = thread;
@@ -177,6 +167,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         throw err;
       });
     } else pglite = await PGlite.create(memory ? undefined : dataDir, { parsers: PGLITE_PARSERS });
+    // The cluster is complete and open: a later interruption no longer makes it a half-made one.
+    created?.();
   } catch (err) {
     await unlock();
     throw err;
