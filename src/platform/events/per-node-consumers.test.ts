@@ -112,10 +112,13 @@ for (const driver of drivers()) {
     });
 
     it('forgets a crashed node after the TTL, with its deliveries, and keeps the durable consumers', async () => {
-      const survivor = await node([]);
+      // A TTL long enough that the crashed node still looks alive for the relay right after the
+      // crash, even on a loaded CI machine (500 ms was not).
+      const ttl = { perNodeTtlMs: 2_500 };
+      const survivor = await node([], ttl);
       const perNode = recorder(`test.pernode.${suffix}.crashed`, true);
       const durable = recorder(`test.durable.${suffix}`, false);
-      const crashing = await node([perNode.consumer, durable.consumer]);
+      const crashing = await node([perNode.consumer, durable.consumer], ttl);
       expect(await registration(perNode.consumer.name)).toMatchObject({
         per_node: true,
         seen_at: expect.any(Date),
@@ -134,7 +137,7 @@ for (const driver of drivers()) {
       expect(await deliveries(durable.consumer.name, 'pending')).toBe(1);
 
       // The survivor's sweep removes the registration once the TTL has passed.
-      await waitFor(async () => (await registration(perNode.consumer.name)) === undefined, 5_000);
+      await waitFor(async () => (await registration(perNode.consumer.name)) === undefined, 15_000);
       expect(await deliveries(perNode.consumer.name)).toBe(0);
 
       await emit(3);
@@ -177,16 +180,18 @@ for (const driver of drivers()) {
     });
 
     it('drops, on a restart within the TTL, what was pending for the earlier run', async () => {
-      const survivor = await node([]);
+      // Long enough that the crashed run still looks alive while the test relays (see above).
+      const ttl = { perNodeTtlMs: 2_500 };
+      const survivor = await node([], ttl);
       const first = recorder(`test.pernode.${suffix}.restart`, true);
-      const crashing = await node([first.consumer]);
+      const crashing = await node([first.consumer], ttl);
       await crashing.abandon();
       await emit(20);
       await survivor.relayOnce();
       expect(await deliveries(first.consumer.name, 'pending')).toBe(1);
 
       const second = recorder(first.consumer.name, true);
-      await node([second.consumer]);
+      await node([second.consumer], ttl);
       expect(await deliveries(first.consumer.name, 'pending')).toBe(0);
       await emit(21);
       survivor.wake();
