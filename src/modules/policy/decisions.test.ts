@@ -18,7 +18,7 @@ import { migrate } from '../../platform/db/migrate.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
 import { parseMasterKeys, SecretsStore } from '../../platform/secrets.js';
-import { type AuditModule, createAuditModule } from '../audit/index.js';
+import { type AuditAppend, type AuditModule, createAuditModule } from '../audit/index.js';
 import { type AgentFacts, createPolicyModule, type DelegationVerifier, type PolicyModule } from './index.js';
 import { sandboxRules, sandboxTests } from './test/policy-fixtures.js';
 
@@ -555,7 +555,7 @@ describe('decision records through an in-process audit appender', () => {
       await migrate(db, MIGRATION_SOURCES);
       const tenantId = randomUUID();
       const admin: Principal = { kind: 'user', id: 'u1', tenantId, roles: ['admin'] };
-      const appended: { tenant_id: string; event_type: string; metadata: Record<string, unknown> }[] = [];
+      const appended: AuditAppend[] = [];
       let refuse = false;
       const m = createPolicyModule({
         db,

@@ -9,9 +9,11 @@
  *    at once on this node after a change, and within `headPollMs` on every other node (a poll of
  *    `policy.heads.seq`, one indexed query per interval for the whole node);
  *  - agent facts are cached for `agentTtlMs` (trust changes take effect within that window);
- *  - decisions go to a bounded buffer flushed every `flushIntervalMs` in one transaction with their
- *    audit records (outbox). A clean stop flushes it; a crash loses at most that window. A full
- *    buffer fails decisions closed rather than dropping their records.
+ *  - each decision is one audit record (with its facts, which simulation replays), handed to the
+ *    audit module's batched append; the outbox, through a bounded buffer flushed every
+ *    `flushIntervalMs` (with shadow disagreements), is the fallback. A clean stop flushes both; a
+ *    crash loses at most their windows. A full buffer fails decisions closed rather than dropping
+ *    their records.
  */
 
 import { createHash } from 'node:crypto';
@@ -21,6 +23,7 @@ import { publish } from '../../platform/events/bus.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
 import { newId } from '../../platform/ids.js';
+import type { AuditAppend } from '../audit/index.js';
 import { type CelActivation, createActivation } from './cel/compile.js';
 import type { CompiledCache } from './compiled-cache.js';
 import { type CachePlan, type CompiledPolicy, decide, factsFromInput, type Verdict } from './engine.js';
@@ -145,20 +148,11 @@ export interface Decision extends DecisionResponse {
 
 /**
  * The audit module's in-process append (an enqueue, batched and flushed by the audit module). When
- * given, decision records go there after their decision rows commit — one outbox event and one bus
- * delivery per decision cost far more than the decision — and the outbox is the fallback when it
- * refuses (its buffer is full). Without it, records go through the outbox in the same transaction.
+ * given, decision records go there at once — one outbox event and one bus delivery per decision
+ * cost far more than the decision — and the outbox (through the decision log) is the fallback when
+ * it refuses. Without it, records go through the outbox.
  */
-export type AuditAppender = (record: {
-  tenant_id: string;
-  product: string;
-  event_type: string;
-  actor: string;
-  resource_id: string | null;
-  action: string;
-  outcome: string;
-  metadata: Record<string, unknown>;
-}) => void;
+export type AuditAppender = (record: AuditAppend) => void;
 
 export interface DecisionServiceDeps {
   db: Database;

@@ -37,7 +37,7 @@ export function actorOf(principal: Pick<Principal, 'kind' | 'id'>): string {
 }
 
 /** The outbox payload of an audit record. */
-export function auditPayload(a: PolicyAudit): Record<string, unknown> {
+export function auditPayload(a: PolicyAudit) {
   return {
     product: AUDIT_PRODUCT,
     event_type: a.eventType,

@@ -160,6 +160,35 @@ export function compileProblem(
   }
 }
 
+/** A new policy row (no version yet) and its `policy.created` audit record; returns its id. */
+async function insertPolicyAudited(
+  trx: Tx,
+  tenantId: string,
+  by: Principal,
+  body: CreatePolicyBody,
+  metadata: Record<string, unknown>,
+): Promise<string> {
+  const id = newId();
+  await store.insertPolicy(trx, {
+    id,
+    tenant_id: tenantId,
+    name: body.name,
+    description: body.description ?? '',
+    latest_version: 0,
+    created_by: actorOf(by),
+  });
+  await recordAudit(trx, {
+    tenantId,
+    eventType: 'policy.created',
+    actor: actorOf(by),
+    resourceId: id,
+    action: 'create',
+    outcome: 'success',
+    metadata,
+  });
+  return id;
+}
+
 export function createPolicyService(deps: PolicyServiceDeps) {
   const { db } = deps;
 
@@ -410,24 +439,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
             throw PolicyProblems.nameTaken.create(`a policy named ${JSON.stringify(body.name)} exists`, {
               field: 'body.name',
             });
-          const id = newId();
-          await store.insertPolicy(trx, {
-            id,
-            tenant_id: tenantId,
-            name: body.name,
-            description: body.description ?? '',
-            latest_version: 0,
-            created_by: actorOf(by),
-          });
-          await recordAudit(trx, {
-            tenantId,
-            eventType: 'policy.created',
-            actor: actorOf(by),
-            resourceId: id,
-            action: 'create',
-            outcome: 'success',
-            metadata: { name: body.name },
-          });
+          const id = await insertPolicyAudited(trx, tenantId, by, body, { name: body.name });
           const policy = (await store.getPolicy(trx, id))!;
           const v = await addVersion(trx, tenantId, by, policy, body, source);
           return {
@@ -468,24 +480,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       // The head lock serialises this with every enforce, rollback and concurrent delivery.
       const head = await store.lockHead(trx, tenantId);
       if (await store.tenantHasPolicy(trx, tenantId)) return { installed: false };
-      const id = newId();
-      await store.insertPolicy(trx, {
-        id,
-        tenant_id: tenantId,
-        name: body.name,
-        description: body.description ?? '',
-        latest_version: 0,
-        created_by: actorOf(by),
-      });
-      await recordAudit(trx, {
-        tenantId,
-        eventType: 'policy.created',
-        actor: actorOf(by),
-        resourceId: id,
-        action: 'create',
-        outcome: 'success',
-        metadata: { name: body.name, source },
-      });
+      const id = await insertPolicyAudited(trx, tenantId, by, body, { name: body.name, source });
       const draft = await addVersion(trx, tenantId, by, (await store.getPolicy(trx, id))!, body, source);
       const report = testReport(draft, compiledOrThrow(draft));
       if (report.failed > 0)

@@ -148,20 +148,13 @@ export class NatsTransport implements EventTransport {
         await jsm.consumers.delete(this.stream, durable).catch((err) => {
           if (!isConsumerNotFound(err)) throw err;
         });
-        await jsm.consumers.add(this.stream, this.perNodeConfig(durable, bus.perNodeTtlMs));
+        await jsm.consumers.add(this.stream, this.consumerConfig(durable, bus.perNodeTtlMs));
         this.perNode.push(durable);
       } else {
         try {
           await jsm.consumers.info(this.stream, durable);
         } catch {
-          await jsm.consumers.add(this.stream, {
-            durable_name: durable,
-            ack_policy: AckPolicy.Explicit,
-            deliver_policy: DeliverPolicy.New,
-            filter_subject: `${this.prefix}>`,
-            ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
-            max_deliver: -1,
-          });
+          await jsm.consumers.add(this.stream, this.consumerConfig(durable));
         }
       }
       const c = await this.js!.consumers.get(this.stream, durable);
@@ -175,7 +168,8 @@ export class NatsTransport implements EventTransport {
     }
   }
 
-  private perNodeConfig(durable: string, ttlMs: number): Partial<ConsumerConfig> {
+  /** A durable consumer of every Warden subject; a per-node one also expires after `ttlMs` idle. */
+  private consumerConfig(durable: string, ttlMs?: number): Partial<ConsumerConfig> {
     return {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
@@ -183,7 +177,7 @@ export class NatsTransport implements EventTransport {
       filter_subject: `${this.prefix}>`,
       ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
       max_deliver: -1,
-      inactive_threshold: ttlMs * 1_000_000,
+      ...(ttlMs !== undefined ? { inactive_threshold: ttlMs * 1_000_000 } : {}),
     };
   }
 
@@ -212,7 +206,7 @@ export class NatsTransport implements EventTransport {
           },
         );
         if (exists || this.stopping) continue;
-        await jsm.consumers.add(this.stream, this.perNodeConfig(durable, bus.perNodeTtlMs));
+        await jsm.consumers.add(this.stream, this.consumerConfig(durable, bus.perNodeTtlMs));
         this.options.log.warn(
           { consumer: consumer.name },
           "the server deleted this node's per-node JetStream consumer; created it again, resyncing",
