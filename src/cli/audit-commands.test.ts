@@ -121,9 +121,88 @@ for (const driver of drivers()) {
         expect(summary.records).toBeGreaterThanOrEqual(12);
         expect(summary.tree_heads).toBeGreaterThanOrEqual(3);
 
+        // A range longer than one request: written as an evidence stream of parts.
+        const streamFile = join(dir, 'evidence.jsonl');
+        const streamed = await warden([
+          'audit',
+          'export',
+          '--url',
+          url,
+          '--token',
+          ADMIN_TOKEN,
+          '--tenant',
+          tenantId,
+          '--part-size',
+          '5',
+          '--out',
+          streamFile,
+          '--json',
+        ]);
+        expect(streamed.code, streamed.stderr).toBe(0);
+        const streamSummary = JSON.parse(streamed.stdout);
+        expect(streamSummary.parts).toBe(Math.ceil(streamSummary.records / 5));
+        expect(streamSummary.parts).toBeGreaterThanOrEqual(3);
+        // And the server verified page by page, without a file.
+        const livePaged = await warden([
+          'audit',
+          'verify',
+          url,
+          '--token',
+          ADMIN_TOKEN,
+          '--tenant',
+          tenantId,
+          '--key',
+          keyFile,
+          '--part-size',
+          '4',
+        ]);
+        expect(livePaged.code, livePaged.stderr).toBe(0);
+        expect(livePaged.stdout).toMatch(
+          /^ok: log .* records in \d+ parts, .* every root recomputed from the leaves/,
+        );
+        const badPartSize = await warden(['audit', 'export', '--url', url, '--part-size', '0']);
+        expect(badPartSize.code).toBe(2);
+        expect(badPartSize.stderr).toMatch(/--part-size must be an integer from 1 to 100000/);
+
         node.child.kill('SIGTERM');
         expect((await node.exited).code).toBe(0);
         stopped = true;
+
+        // The stream verifies offline, bound into one tree.
+        const streamOk = await warden(['audit', 'verify', streamFile, '--key', keyFile, '--json']);
+        expect(streamOk.code, streamOk.stderr).toBe(0);
+        expect(JSON.parse(streamOk.stdout)).toMatchObject({
+          ok: true,
+          tree_size: streamSummary.tree_size,
+          checked: { records: streamSummary.records, parts: streamSummary.parts, full_root_recomputed: true },
+        });
+        const lines = readFileSync(streamFile, 'utf8').trimEnd().split('\n');
+        expect(lines).toHaveLength(streamSummary.parts + 2);
+        const verifyLines = async (edited: string[]) => {
+          const f = join(dir, 'edited.jsonl');
+          writeFileSync(f, `${edited.join('\n')}\n`);
+          const r = await warden(['audit', 'verify', f, '--key', keyFile, '--json']);
+          expect(r.code).toBe(1);
+          return JSON.parse(r.stdout).failure;
+        };
+        // A part removed; the end line removed (a cut-short file); a record changed inside part 2.
+        expect(await verifyLines(lines.filter((_, i) => i !== 2))).toMatchObject({
+          reason: 'record_missing',
+          leaf_index: 5,
+        });
+        expect((await verifyLines(lines.slice(0, -1))).detail).toMatch(/cut short/);
+        const part2 = JSON.parse(lines[2]!);
+        const rec = part2.records[1];
+        rec.canonical = Buffer.from(
+          Buffer.from(rec.canonical, 'base64').toString('utf8').replace('"tenant_id"', '"tenant_id "'),
+        ).toString('base64');
+        const altered = [...lines];
+        altered[2] = JSON.stringify(part2);
+        expect(await verifyLines(altered)).toMatchObject({ reason: 'payload_altered', leaf_index: 6 });
+        expect(await verifyLines([...lines.slice(0, 2), 'not json', ...lines.slice(2)])).toMatchObject({
+          reason: 'malformed_package',
+          detail: expect.stringMatching(/line 3 is not JSON/),
+        });
 
         // No server from here on.
         const ok = await warden(['audit', 'verify', file, '--key', keyFile, '--json']);

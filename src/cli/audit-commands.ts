@@ -8,11 +8,25 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import {
+  EVIDENCE_STREAM_END_FORMAT,
+  EVIDENCE_STREAM_FORMAT,
   type EvidencePackage,
+  type EvidenceStreamEnd,
+  EvidenceStreamVerifier,
   parsePublicKey,
+  streamHeader,
   type VerifyReport,
   verifyEvidence,
 } from '../modules/audit/index.js';
@@ -33,12 +47,113 @@ function tenantHeader(opts: RemoteOpts): Record<string, string> {
   return opts.tenant ? { 'x-warden-tenant': opts.tenant } : {};
 }
 
-function exportPath(opts: { from?: string; to?: string }): string {
-  const q = new URLSearchParams({
-    ...(opts.from ? { from: opts.from } : {}),
-    ...(opts.to ? { to: opts.to } : {}),
+/** Records per page (and per part of a stream): a part's line stays in the tens of MB. */
+const DEFAULT_PART_SIZE = 10_000;
+
+function exportPath(opts: { from?: string; to?: string }, limit: number, cursor?: string): string {
+  const q = new URLSearchParams(
+    cursor
+      ? { cursor, limit: String(limit) }
+      : {
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.to ? { to: opts.to } : {}),
+          limit: String(limit),
+        },
+  );
+  return `/v1/audit/export?${q}`;
+}
+
+function partSize(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PART_SIZE;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000)
+    throw new CliError(
+      `--part-size must be an integer from 1 to 100000, got ${JSON.stringify(value)}`,
+      EXIT.usage,
+    );
+  return n;
+}
+
+/**
+ * The pages of one export, in order (each a complete package, all proved against the head the
+ * first page pinned).
+ */
+async function* exportPages(
+  opts: RemoteOpts & { from?: string; to?: string },
+  limit: number,
+): AsyncGenerator<EvidencePackage> {
+  const client = resolveClient(opts);
+  let cursor: string | undefined;
+  do {
+    const page = await client.request<EvidencePackage>(
+      'GET',
+      exportPath(opts, limit, cursor),
+      undefined,
+      tenantHeader(opts),
+    );
+    yield page;
+    cursor = page.manifest.next_cursor ?? undefined;
+  } while (cursor);
+}
+
+/** Writes to a file descriptor (a file, or standard output), all of it. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+}
+
+/** Whether a file is an evidence stream (its first line a stream header) rather than one package. */
+function isStreamFile(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const line = head.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
+    return line.includes(`"${EVIDENCE_STREAM_FORMAT}"`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Verifies a stream file line by line: one part in memory at a time. */
+async function verifyStreamFile(path: string, verifier: EvidenceStreamVerifier): Promise<VerifyReport> {
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
   });
-  return `/v1/audit/export${q.size > 0 ? `?${q}` : ''}`;
+  let n = 0;
+  let trailer: unknown;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    let value: { format?: unknown } | null;
+    try {
+      value = JSON.parse(line) as { format?: unknown } | null;
+    } catch (err) {
+      lines.close();
+      return failedAt(verifier, `line ${n} is not JSON (${(err as Error).message})`);
+    }
+    if (trailer !== undefined) {
+      lines.close();
+      return failedAt(verifier, `line ${n} follows the end line`);
+    }
+    if (n === 1) verifier.header(value);
+    else if (value?.format === EVIDENCE_STREAM_END_FORMAT) trailer = value;
+    else verifier.part(value);
+    if (verifier.failed) {
+      lines.close();
+      return verifier.report;
+    }
+  }
+  return verifier.finish({ trailer });
+}
+
+function failedAt(verifier: EvidenceStreamVerifier, detail: string): VerifyReport {
+  if (!verifier.failed) {
+    verifier.report.ok = false;
+    verifier.report.failure = { reason: 'malformed_package', detail };
+  }
+  return verifier.report;
 }
 
 function checkTime(name: string, value: string | undefined): void {
@@ -64,6 +179,11 @@ function readKey(value: string): KeyObject {
       EXIT.usage,
     );
   }
+}
+
+function parts(report: VerifyReport): string {
+  const n = (report.checked as { parts?: number }).parts;
+  return n ? ` in ${n} parts` : '';
 }
 
 function describeFailure(report: VerifyReport): string {
@@ -93,38 +213,66 @@ export function registerAuditCommands(program: Command): void {
       .option('--url <url>', 'Warden base URL (WARDEN_URL; default http://127.0.0.1:8080)')
       .option('--from <date-time>', 'records at or after this time (ISO 8601)')
       .option('--to <date-time>', 'records before this time (ISO 8601)')
-      .option('--out <file>', 'write the package here (default standard output)'),
-  ).action(async (opts: RemoteOpts & { from?: string; to?: string; out?: string }) => {
+      .option('--out <file>', 'write the package here (default standard output)')
+      .option(
+        '--part-size <n>',
+        `records per request; a longer range is written as an evidence stream of parts (default ${DEFAULT_PART_SIZE})`,
+      ),
+  ).action(async (opts: RemoteOpts & { from?: string; to?: string; out?: string; partSize?: string }) => {
     checkTime('from', opts.from);
     checkTime('to', opts.to);
-    const pkg = await resolveClient(opts).request<EvidencePackage>(
-      'GET',
-      exportPath(opts),
-      undefined,
-      tenantHeader(opts),
-    );
-    const text = `${JSON.stringify(pkg, null, 1)}\n`;
-    if (!opts.out) {
-      process.stdout.write(text);
-      return;
+    const limit = partSize(opts.partSize);
+    const pages = exportPages(opts, limit);
+    const first = (await pages.next()).value as EvidencePackage;
+    let fd = 1;
+    if (opts.out) {
+      try {
+        fd = openSync(opts.out, 'w', 0o600);
+      } catch (err) {
+        throw new CliError(`cannot write ${opts.out}: ${(err as Error).message}`, EXIT.usage);
+      }
     }
+    const header = streamHeader(first);
+    let records = first.manifest.record_count;
+    let parts = 1;
+    let tree_heads = first.manifest.tree_head_count;
     try {
-      writeFileSync(opts.out, text, { mode: 0o600 });
-    } catch (err) {
-      throw new CliError(`cannot write ${opts.out}: ${(err as Error).message}`, EXIT.usage);
+      if (!first.manifest.next_cursor) {
+        // It fits one package: written as one (readable) JSON document.
+        writeAll(fd, `${JSON.stringify(first, null, 1)}\n`);
+      } else {
+        const bar = opts.json || !opts.out ? undefined : progress('exporting');
+        const total = header.to_index - header.from_index;
+        writeAll(fd, `${JSON.stringify(header)}\n${JSON.stringify(first)}\n`);
+        bar?.update(records, total, 'records');
+        for await (const page of pages) {
+          writeAll(fd, `${JSON.stringify(page)}\n`);
+          records += page.manifest.record_count;
+          tree_heads += page.manifest.tree_head_count;
+          parts++;
+          bar?.update(records, total, 'records');
+        }
+        bar?.stop();
+        const end: EvidenceStreamEnd = { format: EVIDENCE_STREAM_END_FORMAT, parts, record_count: records };
+        writeAll(fd, `${JSON.stringify(end)}\n`);
+      }
+    } finally {
+      if (fd !== 1) closeSync(fd);
     }
+    if (!opts.out) return;
     const summary = {
       file: opts.out,
-      tenant_id: pkg.manifest.tenant_id,
-      records: pkg.manifest.record_count,
-      tree_heads: pkg.manifest.tree_head_count,
-      tree_size: pkg.tree_heads.at(-1)?.tree_size ?? 0,
-      key_id: pkg.public_key.key_id,
+      tenant_id: header.tenant_id,
+      records,
+      parts,
+      tree_heads,
+      tree_size: header.tree_size,
+      key_id: first.public_key.key_id,
     };
     if (opts.json) printJson(summary);
     else
       process.stdout.write(
-        `wrote ${summary.records} records and ${summary.tree_heads} tree heads of tenant ${summary.tenant_id} (tree size ${summary.tree_size}) to ${summary.file}\n`,
+        `wrote ${summary.records} records${parts > 1 ? ` in ${parts} parts` : ''} and ${summary.tree_heads} tree heads of tenant ${summary.tenant_id} (tree size ${summary.tree_size}) to ${summary.file}\n`,
       );
   });
 
@@ -140,51 +288,72 @@ export function registerAuditCommands(program: Command): void {
         'the deployment key to trust: a file or inline PEM/base64 (GET /v1/audit/key)',
       )
       .option('--from <date-time>', 'with a URL: records at or after this time')
-      .option('--to <date-time>', 'with a URL: records before this time'),
-  ).action(async (source: string, opts: RemoteOpts & { key?: string; from?: string; to?: string }) => {
-    const key = opts.key !== undefined ? readKey(opts.key) : undefined;
-    let pkg: unknown;
-    if (/^https?:\/\//i.test(source)) {
-      checkTime('from', opts.from);
-      checkTime('to', opts.to);
-      pkg = await resolveClient({ ...opts, url: source }).request<unknown>(
-        'GET',
-        exportPath(opts),
-        undefined,
-        tenantHeader(opts),
-      );
-    } else {
-      let text: string;
-      try {
-        text = readFileSync(source, 'utf8');
-      } catch (err) {
-        throw new CliError(`cannot read ${source}: ${(err as Error).message}`, EXIT.usage);
+      .option('--to <date-time>', 'with a URL: records before this time')
+      .option('--part-size <n>', `with a URL: records per request (default ${DEFAULT_PART_SIZE})`),
+  ).action(
+    async (
+      source: string,
+      opts: RemoteOpts & { key?: string; from?: string; to?: string; partSize?: string },
+    ) => {
+      const key = opts.key !== undefined ? readKey(opts.key) : undefined;
+      const bar = opts.json ? undefined : progress('verifying');
+      const onProgress = (done: number, total: number, label: string) => bar?.update(done, total, label);
+      let report: VerifyReport;
+      if (/^https?:\/\//i.test(source)) {
+        checkTime('from', opts.from);
+        checkTime('to', opts.to);
+        // Page by page, each verified as it arrives and bound to the others: any length, bounded memory.
+        const pages = exportPages({ ...opts, url: source }, partSize(opts.partSize));
+        const first = (await pages.next()).value as EvidencePackage;
+        if (!first.manifest.next_cursor) report = verifyEvidence(first, { publicKey: key, onProgress });
+        else {
+          const verifier = new EvidenceStreamVerifier({ publicKey: key, onProgress });
+          verifier.header(streamHeader(first));
+          verifier.part(first);
+          for await (const page of pages) if (!verifier.part(page)) break;
+          report = verifier.failed ? verifier.report : verifier.finish({ expectTrailer: false });
+        }
+      } else {
+        if (!existsSync(source)) throw new CliError(`cannot read ${source}: no such file`, EXIT.usage);
+        let stream: boolean;
+        try {
+          stream = isStreamFile(source);
+        } catch (err) {
+          throw new CliError(`cannot read ${source}: ${(err as Error).message}`, EXIT.usage);
+        }
+        if (stream)
+          report = await verifyStreamFile(source, new EvidenceStreamVerifier({ publicKey: key, onProgress }));
+        else {
+          let text: string;
+          try {
+            text = readFileSync(source, 'utf8');
+          } catch (err) {
+            throw new CliError(`cannot read ${source}: ${(err as Error).message}`, EXIT.usage);
+          }
+          let pkg: unknown;
+          try {
+            pkg = JSON.parse(text);
+          } catch (err) {
+            throw new CliError(
+              `${source} is not an evidence package (not JSON: ${(err as Error).message})`,
+              EXIT.failed,
+            );
+          }
+          report = verifyEvidence(pkg, { publicKey: key, onProgress });
+        }
       }
-      try {
-        pkg = JSON.parse(text);
-      } catch (err) {
-        throw new CliError(
-          `${source} is not an evidence package (not JSON: ${(err as Error).message})`,
-          EXIT.failed,
-        );
+      bar?.stop();
+      if (opts.json) printJson(report);
+      else {
+        for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+        if (report.ok) {
+          const c = report.checked;
+          process.stdout.write(
+            `ok: log ${report.tenant_id}, tree size ${report.tree_size}: ${c.records} records${parts(report)}, ${c.tree_heads} signed tree heads, ${c.consistency_proofs} consistency proofs${c.full_root_recomputed ? '; every root recomputed from the leaves' : ''}\n`,
+          );
+        } else process.stdout.write(`${describeFailure(report)}\n`);
       }
-    }
-    const bar = opts.json ? undefined : progress('verifying');
-    const report = verifyEvidence(pkg, {
-      publicKey: key,
-      onProgress: (done, total, label) => bar?.update(done, total, label),
-    });
-    bar?.stop();
-    if (opts.json) printJson(report);
-    else {
-      for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-      if (report.ok) {
-        const c = report.checked;
-        process.stdout.write(
-          `ok: log ${report.tenant_id}, tree size ${report.tree_size}: ${c.records} records, ${c.tree_heads} signed tree heads, ${c.consistency_proofs} consistency proofs${c.full_root_recomputed ? '; every root recomputed from the leaves' : ''}\n`,
-        );
-      } else process.stdout.write(`${describeFailure(report)}\n`);
-    }
-    if (!report.ok) process.exitCode = EXIT.failed;
-  });
+      if (!report.ok) process.exitCode = EXIT.failed;
+    },
+  );
 }

@@ -42,6 +42,10 @@ export interface EvidencePackage {
     tree_head_count: number;
     /** Heads were thinned to stay bounded (consistency still chains through the kept ones). */
     tree_heads_thinned: boolean;
+    /** A page of a longer export: where the whole range ends (absent in single packages). */
+    range_to_index?: number;
+    /** The next page of the export (GET /v1/audit/export?cursor=…); null on the last page. */
+    next_cursor?: string | null;
   };
   public_key: { algorithm: 'Ed25519'; key_id: string; spki_der: string };
   /** Ascending by size; the last is the head every inclusion proof is against. */
@@ -89,6 +93,8 @@ export interface VerifyOptions {
   /** Extra per-record check (the server compares its query columns with the hashed record). */
   checkRecord?: (record: EvidenceRecord, parsed: Record<string, unknown>) => VerifyFailure | undefined;
   onProgress?: (done: number, total: number, label: string) => void;
+  /** Receives the leaf hashes of the records inside the signed tree, in leaf order, once all verify. */
+  onLeafHashes?: (fromIndex: number, hashes: readonly Buffer[]) => void;
 }
 
 class Stop extends Error {
@@ -140,8 +146,9 @@ export function verifyEvidence(input: unknown, options: VerifyOptions = {}): Ver
     warnings: [],
   };
   try {
-    run(pkg, options, report);
+    const leaves = run(pkg, options, report);
     report.ok = true;
+    options.onLeafHashes?.(pkg.manifest.from_index, leaves);
   } catch (err) {
     if (!(err instanceof Stop)) throw err;
     report.failure = err.failure;
@@ -149,7 +156,8 @@ export function verifyEvidence(input: unknown, options: VerifyOptions = {}): Ver
   return report;
 }
 
-function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport): void {
+/** Returns the verified leaf hashes of the records inside the signed tree, in leaf order. */
+function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport): Buffer[] {
   if (
     !pkg ||
     pkg.format !== EVIDENCE_FORMAT ||
@@ -397,6 +405,7 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
     }
     report.checked.full_root_recomputed = true;
   }
+  return leaves;
 }
 
 function recordShapeError(r: unknown): string | undefined {

@@ -40,6 +40,14 @@ export {
   type VerifyReport,
   verifyEvidence,
 } from './evidence.js';
+export {
+  EVIDENCE_STREAM_END_FORMAT,
+  EVIDENCE_STREAM_FORMAT,
+  type EvidenceStreamEnd,
+  type EvidenceStreamHeader,
+  EvidenceStreamVerifier,
+  streamHeader,
+} from './evidence-stream.js';
 export type { AppendedRecord } from './log-writer.js';
 export { type AuditAppend, DEPLOYMENT_LOG_ID } from './record.js';
 

@@ -114,6 +114,46 @@ function decodeCursor(cursor: string): number {
   return n;
 }
 
+/** Where the next page of a paged export starts: the pinned head, the next leaf, the range's end. */
+interface ExportCursor {
+  t: number;
+  f: number;
+  e: number;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+function encodeExportCursor(c: ExportCursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+/** A cursor is only a range: a forged one reads no more than from/to would (its tenant is the caller's). */
+function decodeExportCursor(text: string): ExportCursor {
+  let c: Partial<ExportCursor> | null = null;
+  try {
+    c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<ExportCursor>;
+  } catch {
+    // reported below
+  }
+  const index = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const time = (v: unknown) => v === undefined || (typeof v === 'string' && !Number.isNaN(Date.parse(v)));
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    !index(c.t) ||
+    !index(c.f) ||
+    !index(c.e) ||
+    c.f! > c.e! ||
+    c.e! > c.t! ||
+    !time(c.from) ||
+    !time(c.to)
+  )
+    throw AuditProblems.invalidCursor.create('cursor is not a next_cursor of this export', {
+      field: 'query.cursor',
+    });
+  return { t: c.t!, f: c.f!, e: c.e!, from: c.from, to: c.to };
+}
+
 /** Evenly thins a sorted list to at most `max` items, keeping the first and the last. */
 function thin<T>(items: T[], max: number): T[] {
   if (items.length <= max) return items;
@@ -291,12 +331,19 @@ export function createAuditService(deps: AuditServiceDeps) {
     toIndex?: number | undefined;
     from?: string | undefined;
     to?: string | undefined;
+    /** The signed head every proof is against (a later page of an export); default the latest. */
+    treeSize?: number | undefined;
+    /** Records per package: a longer range is answered page by page (`next_cursor`). */
+    limit?: number | undefined;
   }
 
   /**
    * Builds an evidence package from the database as it is (tampered or not: the package carries
    * what the log says, the verifier decides). Signs a head over any uncovered leaf first, under the
    * log's row lock, so every legitimate record is covered and a row past the head is an insertion.
+   *
+   * Paged (`limit`): every page of one export is proved against the same signed head, pinned in
+   * the cursor, so the pages chain into one verifiable whole however the log grows meanwhile.
    */
   async function buildEvidence(
     tenantId: string,
@@ -306,60 +353,78 @@ export function createAuditService(deps: AuditServiceDeps) {
     return db.transaction(async (trx) => {
       await store.lockLogs(trx, [tenantId]);
       await signIn(trx, tenantId);
-      const last = (await store.latestHead(trx, tenantId))!;
+      const latest = (await store.latestHead(trx, tenantId))!;
+      const head =
+        range.treeSize === undefined || range.treeSize === latest.tree_size
+          ? latest
+          : await store.headAt(trx, tenantId, range.treeSize);
+      if (!head)
+        throw AuditProblems.invalidRange.create(
+          `the cursor names tree size ${range.treeSize}, which is not a signed tree head of this log`,
+          { field: 'query.cursor' },
+        );
+      const size = head.tree_size;
       const byTime = range.from !== undefined || range.to !== undefined;
       let fromIndex = range.fromIndex ?? 0;
-      let toIndex = range.toIndex ?? last.tree_size;
+      let toIndex = range.toIndex ?? size;
       if (range.recordIndex !== undefined) {
-        fromIndex = Math.min(range.recordIndex, last.tree_size);
-        toIndex = Math.min(range.recordIndex + 1, last.tree_size);
-      } else if (byTime) {
+        fromIndex = Math.min(range.recordIndex, size);
+        toIndex = Math.min(range.recordIndex + 1, size);
+      } else if (byTime && range.fromIndex === undefined) {
         const found = await store.leafRangeForTime(trx, tenantId, range.from, range.to);
-        fromIndex = Math.min(found?.from ?? last.tree_size, last.tree_size);
-        toIndex = Math.min(found?.to ?? last.tree_size, last.tree_size);
+        fromIndex = Math.min(found?.from ?? size, size);
+        toIndex = Math.min(found?.to ?? size, size);
       } else {
+        const field = range.treeSize === undefined ? 'body' : 'query.cursor';
         for (const [name, value] of [
           ['from_index', fromIndex],
           ['to_index', toIndex],
         ] as const) {
-          if (value > last.tree_size)
+          if (value > size)
             throw AuditProblems.invalidRange.create(
-              `${name} ${value} is past the end of the log (tree size ${last.tree_size})`,
-              { field: `body.${name}` },
+              `${name} ${value} is past the end of the log (tree size ${size})`,
+              { field: field === 'body' ? `body.${name}` : field },
             );
         }
         if (fromIndex > toIndex)
           throw AuditProblems.invalidRange.create(`from_index ${fromIndex} is past to_index ${toIndex}`, {
-            field: 'body.from_index',
+            field: field === 'body' ? 'body.from_index' : field,
           });
       }
-      if (toIndex - fromIndex > MAX_EVIDENCE_RECORDS)
+      let partEnd = toIndex;
+      if (range.limit !== undefined) partEnd = Math.min(toIndex, fromIndex + range.limit);
+      else if (toIndex - fromIndex > MAX_EVIDENCE_RECORDS)
         throw AuditProblems.tooLarge.create(
-          `the range holds ${toIndex - fromIndex} records; at most ${MAX_EVIDENCE_RECORDS} per request`,
+          `the range holds ${toIndex - fromIndex} records; at most ${MAX_EVIDENCE_RECORDS} per request (page with limit and cursor, or use warden audit export)`,
           { field: byTime ? 'query.to' : 'body.to_index' },
         );
-      // A range reaching the head also takes rows past it: those can only be insertions.
+      const nextCursor =
+        partEnd < toIndex
+          ? encodeExportCursor({ t: size, f: partEnd, e: toIndex, from: range.from, to: range.to })
+          : null;
+      // A range reaching the latest head also takes rows past it: those can only be insertions.
+      // (Past an earlier, pinned head they are the log's later records.)
       const rows =
-        toIndex === last.tree_size
-          ? await store.recordsFrom(trx, tenantId, fromIndex, toIndex - fromIndex + 1000)
-          : await store.recordsInRange(trx, tenantId, fromIndex, toIndex, MAX_EVIDENCE_RECORDS);
-      const headCount = await store.countHeadsBetween(trx, tenantId, Math.max(fromIndex, 1), last.tree_size);
+        partEnd === size && head === latest
+          ? await store.recordsFrom(trx, tenantId, fromIndex, partEnd - fromIndex + 1000)
+          : await store.recordsInRange(trx, tenantId, fromIndex, partEnd, MAX_EVIDENCE_RECORDS);
+      const headCount = await store.countHeadsBetween(trx, tenantId, Math.max(fromIndex, 1), size);
       let heads = await store.headsBetween(
         trx,
         tenantId,
         Math.max(fromIndex, 1),
-        last.tree_size,
+        size,
         20 * MAX_EVIDENCE_HEADS,
       );
-      if (heads.length === 0 || heads[heads.length - 1]!.tree_size !== last.tree_size) heads.push(last);
+      if (heads.length === 0 || heads[heads.length - 1]!.tree_size !== size) heads.push(head);
       const thinned = headCount > MAX_EVIDENCE_HEADS || heads.length > MAX_EVIDENCE_HEADS;
       heads = thin(heads, MAX_EVIDENCE_HEADS);
 
       const keys: SubtreeKey[] = [];
       for (const r of rows) {
-        if (r.leaf_index >= last.tree_size) continue;
+        if (r.leaf_index >= size) continue;
         keys.push({ level: 0, index: r.leaf_index });
-        for (const k of inclusionProofKeys(r.leaf_index, last.tree_size)) keys.push(k);
+        for (const k of inclusionProofKeys(r.leaf_index, size)) keys.push(k);
       }
       for (let i = 1; i < heads.length; i++) {
         if (heads[i - 1]!.tree_size > 0)
@@ -381,11 +446,9 @@ export function createAuditService(deps: AuditServiceDeps) {
         canonical: r.canonical ? r.canonical.toString('base64') : null,
         leaf_hash: hashes.get(`0/${r.leaf_index}`)?.toString('base64') ?? null,
         audit_path:
-          r.leaf_index < last.tree_size
+          r.leaf_index < size
             ? attempt(() =>
-                inclusionProofFromHashes(r.leaf_index, last.tree_size, hashes).map((h) =>
-                  h.toString('base64'),
-                ),
+                inclusionProofFromHashes(r.leaf_index, size, hashes).map((h) => h.toString('base64')),
               )
             : null,
       }));
@@ -406,12 +469,14 @@ export function createAuditService(deps: AuditServiceDeps) {
           tenant_id: tenantId,
           exported_at: new Date(clock.now()).toISOString(),
           from_index: fromIndex,
-          to_index: toIndex,
+          to_index: partEnd,
           from: range.from ?? null,
           to: range.to ?? null,
           record_count: records.length,
           tree_head_count: heads.length,
           tree_heads_thinned: thinned,
+          range_to_index: toIndex,
+          next_cursor: nextCursor,
         },
         public_key: { algorithm: 'Ed25519', key_id: key.keyId, spki_der: key.publicDer.toString('base64') },
         tree_heads: heads.map(headJson),
@@ -477,13 +542,30 @@ export function createAuditService(deps: AuditServiceDeps) {
 
   async function exportEvidence(
     tenantId: string,
-    range: { from?: string; to?: string },
+    query: { from?: string; to?: string; limit?: number; cursor?: string },
   ): Promise<EvidencePackage> {
-    if (range.from && range.to && Date.parse(range.from) > Date.parse(range.to))
-      throw AuditProblems.invalidRange.create(`from (${range.from}) must not be after to (${range.to})`, {
+    if (query.cursor !== undefined) {
+      if (query.from !== undefined || query.to !== undefined)
+        throw AuditProblems.invalidRange.create('a cursor carries its range: send it without from and to', {
+          field: 'query.cursor',
+        });
+      const c = decodeExportCursor(query.cursor);
+      return (
+        await buildEvidence(tenantId, {
+          treeSize: c.t,
+          fromIndex: c.f,
+          toIndex: c.e,
+          from: c.from,
+          to: c.to,
+          limit: query.limit ?? MAX_EVIDENCE_RECORDS,
+        })
+      ).pkg;
+    }
+    if (query.from && query.to && Date.parse(query.from) > Date.parse(query.to))
+      throw AuditProblems.invalidRange.create(`from (${query.from}) must not be after to (${query.to})`, {
         field: 'query.from',
       });
-    return (await buildEvidence(tenantId, range)).pkg;
+    return (await buildEvidence(tenantId, { from: query.from, to: query.to, limit: query.limit })).pkg;
   }
 
   async function getSettings(tenantId: string) {

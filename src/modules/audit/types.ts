@@ -234,6 +234,21 @@ export const ExportQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description:
+          'Records per package: a longer range is exported page by page, each page naming the next in manifest.next_cursor, every page proved against the same signed tree head',
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'manifest.next_cursor of the previous page (the range and the pinned head travel in it)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -15,7 +15,7 @@ export function registerExport(app: Edge, service: AuditService): void {
         tags: ['audit'],
         summary: 'Export an evidence package',
         description:
-          'Records of [from, to) (all when omitted, up to 100 000), with the signed tree heads over them, consistency proofs between successive heads, an inclusion proof of each record against the last head, and the public key. Check it with `warden audit verify <file> --key <pubkey>`.',
+          'Records of [from, to) (all when omitted), with the signed tree heads over them, consistency proofs between successive heads, an inclusion proof of each record against the last head, and the public key. Without `limit` a package holds at most 100 000 records (a longer range is a 400 audit-range-too-large); with `limit` the range is exported page by page: each page is a complete package whose `manifest.next_cursor` fetches the next, and every page is proved against the same signed tree head. Check it with `warden audit verify <file> --key <pubkey>`; `warden audit export` pages for you.',
         querystring: ExportQuery,
         response: {
           200: Type.Object(

@@ -166,6 +166,45 @@ for (const driver of drivers()) {
       expectProblem(await get('/v1/audit/export?to=soon'), 400, 'validation-failed', 'querystring.to');
     });
 
+    it('GET /export refuses a bad page size or cursor, and a cursor mixed with a time range', async () => {
+      const cursor = (c: unknown) => Buffer.from(JSON.stringify(c)).toString('base64url');
+      expectProblem(await get('/v1/audit/export?limit=0'), 400, 'validation-failed', 'querystring.limit');
+      expectProblem(
+        await get('/v1/audit/export?limit=100001'),
+        400,
+        'validation-failed',
+        'querystring.limit',
+      );
+      for (const bad of [
+        'not-a-cursor',
+        cursor({ t: 5, f: 4, e: 3 }),
+        cursor({ t: 5, f: 0, e: 9 }),
+        cursor([1]),
+      ]) {
+        expectProblem(
+          await get(`/v1/audit/export?cursor=${bad}`),
+          400,
+          'audit-invalid-cursor',
+          'query.cursor',
+        );
+      }
+      // A well-formed cursor naming a tree size this log never signed.
+      expectProblem(
+        await get(`/v1/audit/export?cursor=${cursor({ t: 9_999_999, f: 0, e: 1 })}`),
+        400,
+        'audit-invalid-range',
+        'query.cursor',
+      );
+      const page = (await get('/v1/audit/export?limit=1')).json();
+      expect(page.manifest.next_cursor).toEqual(expect.any(String));
+      expectProblem(
+        await get(`/v1/audit/export?cursor=${page.manifest.next_cursor}&from=2026-01-01T00:00:00Z`),
+        400,
+        'audit-invalid-range',
+        'query.cursor',
+      );
+    });
+
     it('PUT /settings refuses an unknown redaction kind and out-of-range retention', async () => {
       const put = (payload: unknown) =>
         t.node.app.inject({

@@ -1,7 +1,9 @@
-import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify as verifySignature } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type OnboardedTenant, onboardTenant } from '../../../../test/support/identity-fixtures.js';
 import { drivers, useWarden } from '../../../../test/support/warden.js';
+import { type EvidencePackage, verifyEvidence } from '../evidence.js';
+import { EVIDENCE_STREAM_END_FORMAT, EvidenceStreamVerifier, streamHeader } from '../evidence-stream.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../merkle.js';
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
@@ -403,6 +405,99 @@ for (const driver of drivers()) {
       const past = new Date(Date.now() - 3_600_000).toISOString();
       const none = (await get(`/v1/audit/export?to=${past}`)).json();
       expect(none.records).toEqual([]);
+    });
+
+    it('exports page by page: every page a package of its own, all proved against the pinned head, chaining into one verifiable stream', async () => {
+      const keyJson = (await get('/v1/audit/key')).json();
+      const pinned = createPublicKey({ key: b64(keyJson.public_key), format: 'der', type: 'spki' });
+      const key = () => pinned;
+      const whole = (await get('/v1/audit/export')).json();
+      const size = whole.tree_heads.at(-1).tree_size as number;
+      const pages: EvidencePackage[] = [(await get('/v1/audit/export?limit=5')).json()];
+      // The log grows while the export is read: later pages stay on the head the first one pinned.
+      await append(record(100));
+      await get('/v1/audit/sth');
+      while (pages.at(-1)!.manifest.next_cursor) {
+        const res = await get(`/v1/audit/export?limit=5&cursor=${pages.at(-1)!.manifest.next_cursor}`);
+        expect(res.statusCode).toBe(200);
+        pages.push(res.json());
+      }
+      expect(pages).toHaveLength(Math.ceil(size / 5));
+      for (const [i, page] of pages.entries()) {
+        expect(page.manifest).toMatchObject({
+          from_index: i * 5,
+          to_index: Math.min(size, i * 5 + 5),
+          range_to_index: size,
+        });
+        expect(page.tree_heads.at(-1)).toEqual(whole.tree_heads.at(-1));
+        expect(verifyEvidence(page, { publicKey: key() }).ok).toBe(true);
+      }
+      expect(pages.at(-1)!.manifest.next_cursor).toBeNull();
+      // The same records, byte for byte, as the single package.
+      expect(pages.flatMap((p) => p.records.map((r) => r.canonical))).toEqual(
+        whole.records.map((r: { canonical: string }) => r.canonical),
+      );
+
+      const run = (
+        parts: unknown[],
+        trailer: unknown = { format: EVIDENCE_STREAM_END_FORMAT, parts: parts.length, record_count: size },
+      ) => {
+        const v = new EvidenceStreamVerifier({ publicKey: key() });
+        v.header(streamHeader(pages[0]!));
+        for (const p of parts) if (!v.part(p)) break;
+        return v.failed ? v.report : v.finish({ trailer });
+      };
+      const ok = run(pages);
+      expect(ok).toMatchObject({
+        ok: true,
+        tree_size: size,
+        checked: { records: size, parts: pages.length, full_root_recomputed: true },
+      });
+
+      const copy = () => structuredClone(pages) as EvidencePackage[];
+      // A part left out, repeated, or swapped with another.
+      expect(run(pages.filter((_, i) => i !== 1)).failure).toMatchObject({
+        reason: 'record_missing',
+        leaf_index: 5,
+      });
+      expect(run([pages[0], pages[0], ...pages.slice(1)]).failure?.reason).toBe('malformed_package');
+      expect(run([pages[1], pages[0], ...pages.slice(2)]).failure).toMatchObject({
+        reason: 'record_missing',
+        leaf_index: 0,
+      });
+      // The last part, or the end line, cut off.
+      expect(
+        run(pages.slice(0, -1), {
+          format: EVIDENCE_STREAM_END_FORMAT,
+          parts: pages.length - 1,
+          record_count: size,
+        }).failure?.reason,
+      ).toBe('record_missing');
+      expect(run(pages, null).failure?.detail).toMatch(/without its end line: it was cut short/);
+      expect(
+        run(pages, { format: EVIDENCE_STREAM_END_FORMAT, parts: pages.length, record_count: size + 1 })
+          .failure?.reason,
+      ).toBe('malformed_package');
+      // A record changed inside a part: named, with its part.
+      const altered = copy();
+      const victim = altered[1]!.records[2]!;
+      victim.canonical = Buffer.from(
+        Buffer.from(victim.canonical!, 'base64').toString('utf8').replace('"tenant_id"', '"tenant_id "'),
+      ).toString('base64');
+      expect(run(altered).failure).toMatchObject({ reason: 'payload_altered', leaf_index: 7 });
+      expect(run(altered).failure?.detail).toMatch(/^part 2: /);
+      // A part proved against another (later) head than the one the export pinned.
+      const later = (await get('/v1/audit/export?limit=5')).json() as EvidencePackage;
+      expect(later.tree_heads.at(-1)!.tree_size).toBeGreaterThan(size);
+      const mixed = copy();
+      mixed[0] = later;
+      expect(run(mixed).failure).toMatchObject({ reason: 'inconsistent_tree_heads', tree_size: size });
+      // A key other than the pinned one.
+      const other = generateKeyPairSync('ed25519').publicKey;
+      const v = new EvidenceStreamVerifier({ publicKey: other });
+      v.header(streamHeader(pages[0]!));
+      expect(v.part(pages[0])).toBe(false);
+      expect(v.report.failure?.reason).toBe('key_mismatch');
     });
 
     it('reads and changes the tenant’s settings; fields left out keep their value', async () => {
