@@ -3,7 +3,7 @@
  * GET /v1/audit/logs/{id} (record + inclusion proof) and GET /v1/audit/consistency, beside
  * GET /health/live on the same node in the same run (the HTTP floor).
  *
- *   npx tsx bench/audit-proofs.ts [leaves=1000000] [requests=2000]
+ *   npx tsx bench/audit-proofs.ts [leaves=1000000] [requests=2000] [--export]
  *   (WARDEN_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; a scratch database is
  *   created and dropped)
  *
@@ -14,10 +14,16 @@
  * because appending a million records through the module would take minutes and is measured by
  * bench/audit-append.ts. The hashing is RFC 6962's: the node checks every proof it serves with
  * the module's verifier, and the head it signs over the frontier it reads.
+ *
+ * `--export` then times one page of GET /v1/audit/export at several sizes (its time on the node's
+ * event loop), exports the whole log with `warden audit export` (an evidence stream of parts) and
+ * verifies the file offline with `warden audit verify`, each a CLI process whose peak memory
+ * (VmHWM) is sampled, beside the floor of reading and parsing the same file line by line in the
+ * same run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,8 +44,10 @@ import { openDatabase } from '../src/platform/db/database.js';
 import { buildWarden } from '../src/server.js';
 
 const adminUrl = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const LEAVES = Number(process.argv[2] ?? 1_000_000);
-const REQUESTS = Number(process.argv[3] ?? 2000);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const LEAVES = Number(positional[0] ?? 1_000_000);
+const REQUESTS = Number(positional[1] ?? 2000);
+const EXPORT = process.argv.includes('--export');
 const TOKEN = `wdn_op_${randomBytes(24).toString('base64url')}`;
 
 async function admin(q: string): Promise<void> {
@@ -91,6 +99,29 @@ async function serve(env: Record<string, string>): Promise<{ base: string; child
   }
   child.kill('SIGKILL');
   throw new Error('warden serve did not become ready in 30 s');
+}
+
+/** Runs a node script to its end: wall time and peak resident memory (VmHWM, sampled). */
+async function measured(args: string[]): Promise<{ seconds: number; peakMb: number; stdout: string }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  let peakKb = 0;
+  const sample = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    } catch {
+      // exited between samples
+    }
+  }, 100);
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearInterval(sample);
+  if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}`);
+  return { seconds: (performance.now() - t0) / 1000, peakMb: peakKb / 1024, stdout };
 }
 
 async function main(): Promise<void> {
@@ -281,6 +312,79 @@ async function main(): Promise<void> {
     console.log(
       `every inclusion proof verified against the signed root; 50 consistency proofs verified against recomputed old roots`,
     );
+
+    if (EXPORT) {
+      // What one page costs the node: served alone here, so its latency is its time on the node.
+      const pageRows: string[] = [];
+      for (const limit of [1000, 10000, 100000]) {
+        if (limit > LEAVES) break;
+        const took: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const t = performance.now();
+          const res = await fetch(`${base}/v1/audit/export?limit=${limit}`, { headers });
+          await res.arrayBuffer();
+          if (!res.ok) throw new Error(`export page of ${limit}: ${res.status}`);
+          took.push(performance.now() - t);
+        }
+        took.sort((a, b) => a - b);
+        pageRows.push(`| ${limit} | ${took[1]!.toFixed(0)} | ${((took[1]! * 1000) / limit).toFixed(0)} |`);
+      }
+      const file = join(dataDir, 'evidence.jsonl');
+      const keyFile = join(dataDir, 'audit-key.json');
+      writeFileSync(keyFile, await (await fetch(`${base}/v1/audit/key`, { headers })).text());
+      const cli = ['--import', 'tsx', 'src/cli/main.ts', 'audit'];
+      const exported = await measured([
+        ...cli,
+        'export',
+        '--url',
+        base,
+        '--token',
+        TOKEN,
+        '--tenant',
+        tenant,
+        '--out',
+        file,
+        '--json',
+      ]);
+      const summary = JSON.parse(exported.stdout) as { records: number; parts: number };
+      const verified = await measured([...cli, 'verify', file, '--key', keyFile, '--json']);
+      const report = JSON.parse(verified.stdout) as {
+        ok: boolean;
+        checked: { records: number; full_root_recomputed: boolean };
+      };
+      if (!report.ok || report.checked.records !== LEAVES || !report.checked.full_root_recomputed)
+        throw new Error(`the export did not verify: ${verified.stdout.slice(0, 500)}`);
+      // The floor: read the same file line by line and JSON.parse every line, nothing else.
+      const floor = await measured([
+        '-e',
+        `const rl = require('node:readline').createInterface({ input: require('node:fs').createReadStream(${JSON.stringify(file)}), crlfDelay: Infinity });
+         let n = 0; rl.on('line', (l) => { JSON.parse(l); n++; }).on('close', () => console.log(n));`,
+      ]);
+      const mb = statSync(file).size / 2 ** 20;
+      const rate = (s: number) => Math.round(LEAVES / s).toLocaleString('en-US');
+      console.log('');
+      console.log('one page of GET /v1/audit/export?limit=N (median of 3, the node otherwise idle):');
+      console.log('');
+      console.log('| records per page | ms | µs per record |');
+      console.log('| ---: | ---: | ---: |');
+      for (const r of pageRows) console.log(r);
+      console.log('');
+      console.log(
+        `evidence export of the whole log: ${summary.parts} parts, ${mb.toFixed(0)} MiB (CLI processes from source; peak resident memory sampled every 100 ms)`,
+      );
+      console.log('');
+      console.log('| step | seconds | records/s | peak RSS MiB |');
+      console.log('| --- | ---: | ---: | ---: |');
+      console.log(
+        `| warden audit export (server pages + file) | ${exported.seconds.toFixed(1)} | ${rate(exported.seconds)} | ${exported.peakMb.toFixed(0)} |`,
+      );
+      console.log(
+        `| warden audit verify (offline, whole tree rebuilt) | ${verified.seconds.toFixed(1)} | ${rate(verified.seconds)} | ${verified.peakMb.toFixed(0)} |`,
+      );
+      console.log(
+        `| floor: read + JSON.parse each line, same file | ${floor.seconds.toFixed(1)} | ${rate(floor.seconds)} | ${floor.peakMb.toFixed(0)} |`,
+      );
+    }
   } finally {
     if (served) {
       const exited = new Promise((r) => served!.child.once('exit', r));

@@ -43,39 +43,62 @@ export function resolveClient(options: ClientOptions) {
       body?: unknown,
       headers: Record<string, string> = {},
     ): Promise<T> {
-      let res: Response;
-      try {
-        res = await fetch(`${base}${path}`, {
-          method,
-          headers: {
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...headers,
-          },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(30_000),
-        });
-      } catch (err) {
-        throw new CliError(
-          `cannot reach Warden at ${base}: ${(err as Error).cause ?? (err as Error).message}`,
-          EXIT.unreachable,
-        );
+      // A busy node answers 503 (shedding) or 429 (rate limit) with Retry-After: a read is repeated
+      // after the time it asks for, a few times, so a long export or verification survives a busy
+      // node. Writes are not: repeating one is the caller's decision.
+      for (let attempt = 0; ; attempt++) {
+        let res: Response;
+        try {
+          res = await fetch(`${base}${path}`, {
+            method,
+            headers: {
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+              ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+              ...headers,
+            },
+            body: body !== undefined ? JSON.stringify(body) : undefined,
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch (err) {
+          throw new CliError(
+            `cannot reach Warden at ${base}: ${(err as Error).cause ?? (err as Error).message}`,
+            EXIT.unreachable,
+          );
+        }
+        const wait = retryAfterMs(res);
+        if (method === 'GET' && wait !== undefined && attempt < MAX_RETRIES) {
+          await res.arrayBuffer().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        const text = await res.text();
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        if (!res.ok) {
+          const p = (json ?? {}) as { title?: string; detail?: string; type?: string };
+          throw new CliError(
+            `${res.status} ${p.title ?? res.statusText}: ${p.detail ?? text.slice(0, 500)}`,
+            EXIT.failed,
+          );
+        }
+        return json as T;
       }
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        json = undefined;
-      }
-      if (!res.ok) {
-        const p = (json ?? {}) as { title?: string; detail?: string; type?: string };
-        throw new CliError(
-          `${res.status} ${p.title ?? res.statusText}: ${p.detail ?? text.slice(0, 500)}`,
-          EXIT.failed,
-        );
-      }
-      return json as T;
     },
   };
+}
+
+const MAX_RETRIES = 5;
+
+/** For a 503 or 429 with a Retry-After of at most 30 s: how long to wait (ms); else undefined. */
+function retryAfterMs(res: Response): number | undefined {
+  if (res.status !== 503 && res.status !== 429) return undefined;
+  const header = res.headers.get('retry-after');
+  if (header === null || !/^\d{1,4}$/.test(header.trim())) return undefined; // seconds only, no dates
+  const seconds = Number(header);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 30) return undefined;
+  return Math.max(100, seconds * 1000);
 }

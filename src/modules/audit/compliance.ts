@@ -6,7 +6,20 @@
  * The mapping from controls to record kinds is deliberately coarse and documented here: a control
  * lists the event-type prefixes that evidence it; the report counts them and says "evidence
  * present" or "no evidence in period". It does not claim compliance; it organises evidence.
+ *
+ * Approvals and their SLAs are read from these records, one approval per `resource_id` (its id):
+ *   approval.requested  metadata.sla_seconds: the time the request had to be decided in (optional)
+ *   approval.approved · approval.rejected  the decision
+ *   approval.expired    the SLA (or the request's deadline) ran out undecided
+ *   approval.cancelled  withdrawn undecided
+ *   approval.escalated  sent on to the next approvers (any number)
+ * The approvals module writes them; any other system can append them through POST /v1/audit/log.
+ * The report takes the requests made in the period and follows each to its decision among the
+ * leaves the signed head covers (a decision after the period still counts): an SLA is met when the
+ * decision came within `sla_seconds`, breached when it came later, or the request expired, or it is
+ * still open past its SLA at the head's time.
  */
+import type { ApprovalStatsRow } from './store.js';
 import type { SignedTreeHeadJson } from './tree-head.js';
 
 export type Framework = 'soc2' | 'iso27001' | 'gdpr' | 'nis2';
@@ -82,6 +95,40 @@ export interface PeriodRow {
   expired: number;
 }
 
+export interface ApprovalSummary {
+  requested: number;
+  approved: number;
+  rejected: number;
+  expired: number;
+  cancelled: number;
+  escalated: number;
+  open: number;
+  sla: { with_sla: number; met: number; breached: number; met_ratio: number | null };
+  /** Seconds from request to decision, over the decided requests; null when none was decided. */
+  decision_seconds: { p50: number | null; p90: number | null; max: number | null };
+}
+
+function approvalSummary(a: ApprovalStatsRow): ApprovalSummary {
+  const judged = a.sla_met + a.sla_breached;
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+  return {
+    requested: a.requested,
+    approved: a.approved,
+    rejected: a.rejected,
+    expired: a.expired,
+    cancelled: a.cancelled,
+    escalated: a.escalated,
+    open: a.open,
+    sla: {
+      with_sla: a.with_sla,
+      met: a.sla_met,
+      breached: a.sla_breached,
+      met_ratio: judged === 0 ? null : Math.round((a.sla_met / judged) * 10_000) / 10_000,
+    },
+    decision_seconds: { p50: round(a.decision_p50), p90: round(a.decision_p90), max: round(a.decision_max) },
+  };
+}
+
 export interface ComplianceReport {
   framework: Framework;
   framework_name: string;
@@ -97,6 +144,7 @@ export interface ComplianceReport {
     denials: number;
     /** Records per kind of evidence (a record can count under one kind only). */
     evidence: Record<EvidenceKind, number>;
+    approvals: ApprovalSummary;
   };
   controls: {
     id: string;
@@ -124,6 +172,7 @@ export function buildComplianceReport(
     from: string;
     to: string;
     rows: PeriodRow[];
+    approvals: ApprovalStatsRow;
     head: SignedTreeHeadJson;
     generatedAt: string;
     redactionKinds: string[] | null;
@@ -166,6 +215,7 @@ export function buildComplianceReport(
       by_outcome: byOutcome,
       denials,
       evidence,
+      approvals: approvalSummary(input.approvals),
     },
     controls: spec.controls.map((c) => {
       const eventTypes: Record<string, number> = {};
@@ -201,6 +251,18 @@ const esc = (s: unknown) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
+function approvalsHtml(a: ApprovalSummary): string {
+  if (a.requested === 0) return '<p>No approval was requested in the period.</p>';
+  const secs = (v: number | null) => (v === null ? '—' : `${v} s`);
+  const ratio = a.sla.met_ratio === null ? '—' : `${(a.sla.met_ratio * 100).toFixed(1)} %`;
+  return `<p>${a.requested} approvals requested in the period: ${a.approved} approved, ${a.rejected} rejected, ${a.expired} expired, ${a.cancelled} cancelled, ${a.open} still open; ${a.escalated} escalated.</p>
+<table><tr><th>SLA</th><th>requests</th></tr><tr><td>with an SLA</td><td class="n">${a.sla.with_sla}</td></tr>
+<tr><td>met</td><td class="n ok">${a.sla.met}</td></tr><tr><td>breached (late, expired, or open past it)</td><td class="n gap">${a.sla.breached}</td></tr>
+<tr><td>met, of those judged</td><td class="n">${ratio}</td></tr></table>
+<table><tr><th>time to decision</th><th>seconds</th></tr><tr><td>median</td><td class="n">${secs(a.decision_seconds.p50)}</td></tr>
+<tr><td>90th percentile</td><td class="n">${secs(a.decision_seconds.p90)}</td></tr><tr><td>longest</td><td class="n">${secs(a.decision_seconds.max)}</td></tr></table>`;
+}
+
 /** A self-contained HTML page of the report (no scripts, inline styles only). */
 export function renderComplianceHtml(r: ComplianceReport): string {
   const rows = (o: Record<string, number>) =>
@@ -234,6 +296,8 @@ signature <code>${esc(r.tree_head.tree_head_signature)}</code>. Verify it with t
 <table><tr><th>product</th><th>records</th></tr>${rows(r.summary.by_product)}</table>
 <table><tr><th>outcome</th><th>records</th></tr>${rows(r.summary.by_outcome)}</table>
 <table><tr><th>evidence</th><th>records</th></tr>${rows(r.summary.evidence)}</table>
+<h2>Approvals and their SLAs</h2>
+${approvalsHtml(r.summary.approvals)}
 <h2>Controls</h2>
 <table><tr><th>control</th><th>title</th><th>status</th><th>records</th><th>event types</th></tr>${controls}</table>
 <h2>Data protection</h2>

@@ -623,6 +623,10 @@ export function createAuditService(deps: AuditServiceDeps) {
     return db.withTenant(tenantId, (trx) => store.periodStats(trx, tenantId, from, to, treeSize));
   }
 
+  async function approvalStats(tenantId: string, from: string, to: string, treeSize: number, asOf: Date) {
+    return db.withTenant(tenantId, (trx) => store.approvalStats(trx, tenantId, from, to, treeSize, asOf));
+  }
+
   return {
     signPending,
     currentHead: async (tenantId: string) => headJson(await currentHead(tenantId)),
@@ -637,6 +641,7 @@ export function createAuditService(deps: AuditServiceDeps) {
     putSettings,
     expireDue,
     periodStats,
+    approvalStats,
   };
 }
 

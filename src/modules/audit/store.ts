@@ -502,3 +502,102 @@ export async function periodStats(
     group by product, event_type, outcome order by product, event_type, outcome limit 10000`.execute(ex);
   return res.rows.map((r) => ({ ...r, n: Number(r.n), expired: Number(r.expired) }));
 }
+
+/** Approval figures for the compliance report (compliance.ts documents the events they come from). */
+export interface ApprovalStatsRow {
+  requested: number;
+  approved: number;
+  rejected: number;
+  expired: number;
+  cancelled: number;
+  escalated: number;
+  open: number;
+  with_sla: number;
+  sla_met: number;
+  sla_breached: number;
+  decision_p50: number | null;
+  decision_p90: number | null;
+  decision_max: number | null;
+}
+
+/**
+ * The approvals requested in [from, to) and what became of them among the first `treeSize` leaves
+ * (a decision after the period still counts for its request), paired by approval id (the records'
+ * `resource_id`). An SLA is read from the request's `metadata.sla_seconds`; `asOf` (the head's
+ * time) decides whether a request still open has run past it.
+ */
+export async function approvalStats(
+  ex: Executor,
+  tenantId: string,
+  from: string,
+  to: string,
+  treeSize: number,
+  asOf: Date,
+): Promise<ApprovalStatsRow> {
+  const res = await sql<Record<keyof ApprovalStatsRow, string | number | null>>`
+    with req as (
+      select resource_id as id, min(occurred_at) as requested_at,
+        max(case when s ~ '^[0-9]{1,9}(\.[0-9]{1,6})?$' then s::numeric end) as sla
+      from (select resource_id, occurred_at,
+              case when canonical is null then null
+                   else convert_from(canonical, 'UTF8')::jsonb #>> '{metadata,sla_seconds}' end as s
+            from audit.records
+            where tenant_id = ${tenantId} and leaf_index < ${treeSize} and event_type = 'approval.requested'
+              and resource_id is not null
+              and occurred_at >= ${from}::timestamptz and occurred_at < ${to}::timestamptz) x
+      group by resource_id
+    ),
+    outcome as (
+      select req.id, req.requested_at, req.sla,
+        min(r.occurred_at) filter (where r.event_type in ('approval.approved', 'approval.rejected')) as decided_at,
+        min(r.occurred_at) filter (where r.event_type in ('approval.approved', 'approval.rejected',
+          'approval.expired', 'approval.cancelled')) as closed_at,
+        bool_or(r.event_type = 'approval.approved') as approved,
+        bool_or(r.event_type = 'approval.rejected') as rejected,
+        bool_or(r.event_type = 'approval.expired') as expired,
+        bool_or(r.event_type = 'approval.cancelled') as cancelled,
+        bool_or(r.event_type = 'approval.escalated') as escalated
+      from req left join audit.records r
+        on r.tenant_id = ${tenantId} and r.resource_id = req.id and r.leaf_index < ${treeSize}
+          and r.event_type in ('approval.approved', 'approval.rejected', 'approval.expired',
+            'approval.cancelled', 'approval.escalated')
+      group by req.id, req.requested_at, req.sla
+    ),
+    o as (
+      select *, extract(epoch from decided_at - requested_at)::float8 as took,
+        extract(epoch from coalesce(closed_at, ${asOf.toISOString()}::timestamptz) - requested_at)::float8 as age
+      from outcome
+    )
+    select count(*)::int as requested,
+      count(*) filter (where approved and not rejected)::int as approved,
+      count(*) filter (where rejected)::int as rejected,
+      count(*) filter (where expired and decided_at is null)::int as expired,
+      count(*) filter (where cancelled and decided_at is null and not expired)::int as cancelled,
+      count(*) filter (where escalated)::int as escalated,
+      count(*) filter (where closed_at is null)::int as open,
+      count(sla)::int as with_sla,
+      count(*) filter (where sla is not null and decided_at is not null and took <= sla)::int as sla_met,
+      count(*) filter (where sla is not null and (
+        (decided_at is not null and took > sla) or (decided_at is null and (expired or age > sla))))::int as sla_breached,
+      percentile_cont(0.5) within group (order by took) as decision_p50,
+      percentile_cont(0.9) within group (order by took) as decision_p90,
+      max(took) as decision_max
+    from o`.execute(ex);
+  const r = res.rows[0]!;
+  const num = (v: string | number | null) => (v === null ? null : Number(v));
+  return {
+    requested: Number(r.requested),
+    approved: Number(r.approved),
+    rejected: Number(r.rejected),
+    expired: Number(r.expired),
+    cancelled: Number(r.cancelled),
+    escalated: Number(r.escalated),
+    open: Number(r.open),
+    with_sla: Number(r.with_sla),
+    sla_met: Number(r.sla_met),
+    sla_breached: Number(r.sla_breached),
+    decision_p50: num(r.decision_p50),
+    decision_p90: num(r.decision_p90),
+    decision_max: num(r.decision_max),
+  };
+}

@@ -329,6 +329,36 @@ export const ComplianceReportResponse = Type.Object(
         denials: Type.Integer(),
         incidents: Type.Integer(),
       }),
+      approvals: Type.Object(
+        {
+          requested: Type.Integer({
+            description: 'approval.requested records in the period (one per approval id)',
+          }),
+          approved: Type.Integer(),
+          rejected: Type.Integer(),
+          expired: Type.Integer(),
+          cancelled: Type.Integer(),
+          escalated: Type.Integer({ description: 'requests escalated at least once' }),
+          open: Type.Integer({
+            description: 'requests with no decision, expiry or cancellation at the tree head',
+          }),
+          sla: Type.Object({
+            with_sla: Type.Integer({ description: 'requests whose metadata.sla_seconds is known' }),
+            met: Type.Integer({ description: 'decided within the SLA' }),
+            breached: Type.Integer({ description: 'decided late, expired, or still open past the SLA' }),
+            met_ratio: Type.Union([Type.Number(), Type.Null()]),
+          }),
+          decision_seconds: Type.Object({
+            p50: Type.Union([Type.Number(), Type.Null()]),
+            p90: Type.Union([Type.Number(), Type.Null()]),
+            max: Type.Union([Type.Number(), Type.Null()]),
+          }),
+        },
+        {
+          description:
+            'The approvals requested in the period, followed to their decision among the leaves the tree head covers',
+        },
+      ),
     }),
     controls: Type.Array(
       Type.Object({

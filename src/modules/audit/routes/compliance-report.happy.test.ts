@@ -129,5 +129,85 @@ for (const driver of drivers()) {
       const preferJson = await report('soc2', 'application/json, text/html');
       expect(preferJson.headers['content-type']).toMatch(/application\/json/);
     });
+
+    it('follows the approvals requested in the period to their decisions and judges each against its SLA', async () => {
+      const b = await onboardTenant(t, 'compliance-approvals');
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const event = async (id: string, type: string, metadata: Record<string, unknown> = {}) => {
+        const res = await t.node.app.inject({
+          method: 'POST',
+          url: '/v1/audit/log',
+          headers: b.auth,
+          payload: {
+            product: 'approvals',
+            event_type: `approval.${type}`,
+            resource_id: id,
+            action: type,
+            outcome: 'success',
+            metadata,
+          },
+        });
+        expect(res.statusCode, res.body).toBe(201);
+      };
+      const HOUR = { sla_seconds: 3600 };
+      const INSTANT = { sla_seconds: 0.000001 }; // any real decision is later than this
+      await event('apr_before', 'requested', HOUR); // requested before the period: not counted
+      await sleep(10);
+      const periodFrom = new Date().toISOString();
+      await event('apr_a', 'requested', HOUR);
+      await event('apr_b', 'requested', INSTANT);
+      await event('apr_c', 'requested', HOUR);
+      await event('apr_d', 'requested'); // no SLA
+      await event('apr_e', 'requested', INSTANT);
+      await event('apr_h', 'requested', HOUR);
+      await event('apr_stranger', 'approved'); // a decision whose request is not in the period
+      await event('apr_before', 'approved');
+      await event('apr_a', 'approved'); // within its hour: met
+      await sleep(10);
+      await event('apr_b', 'rejected'); // after its SLA: breached
+      await event('apr_c', 'escalated');
+      await event('apr_c', 'expired'); // expired: breached
+      await event('apr_h', 'cancelled'); // withdrawn within its SLA: neither
+      await sleep(10);
+      // d and e stay open; e is past its SLA at the head's time.
+      await event('apr_unrelated', 'noted');
+      const res = await t.node.app.inject({
+        method: 'GET',
+        url: `/v1/audit/compliance/report?framework=soc2&from=${periodFrom}&to=${to}`,
+        headers: b.auth,
+      });
+      expect(res.statusCode).toBe(200);
+      const approvals = res.json().summary.approvals;
+      expect(approvals).toMatchObject({
+        requested: 6,
+        approved: 1,
+        rejected: 1,
+        expired: 1,
+        cancelled: 1,
+        escalated: 1,
+        open: 2,
+        sla: { with_sla: 5, met: 1, breached: 3, met_ratio: 0.25 },
+      });
+      // Two decisions (a, b): b waited at least the 10 ms pause.
+      expect(approvals.decision_seconds.max).toBeGreaterThanOrEqual(0.01);
+      expect(approvals.decision_seconds.p50).toBeLessThanOrEqual(approvals.decision_seconds.p90);
+      const html = (
+        await t.node.app.inject({
+          method: 'GET',
+          url: `/v1/audit/compliance/report?framework=soc2&from=${periodFrom}&to=${to}`,
+          headers: { ...b.auth, accept: 'text/html' },
+        })
+      ).body;
+      expect(html).toContain('Approvals and their SLAs');
+      expect(html).toContain(
+        '6 approvals requested in the period: 1 approved, 1 rejected, 1 expired, 1 cancelled, 2 still open; 1 escalated.',
+      );
+      expect(html).toContain('25.0 %');
+      // The tenant of the earlier tests appended approval records without approval ids: nothing to follow.
+      expect((await report('soc2')).json().summary.approvals).toMatchObject({
+        requested: 0,
+        sla: { met_ratio: null },
+      });
+    });
   });
 }

@@ -16,7 +16,7 @@ export function registerComplianceReport(app: Edge, service: AuditService, now: 
         tags: ['audit'],
         summary: 'Compliance evidence report',
         description:
-          'Counts the period’s records under the framework’s controls, with the signed tree head they were computed against. `Accept: text/html` returns a readable page.',
+          'Counts the period’s records under the framework’s controls, and the approvals requested in the period with their SLAs (from approval.* records: docs/api.md), with the signed tree head they were computed against. `Accept: text/html` returns a readable page.',
         querystring: ComplianceQuery,
         response: {
           200: ComplianceReportResponse,
@@ -32,9 +32,10 @@ export function registerComplianceReport(app: Edge, service: AuditService, now: 
           field: 'query.from',
         });
       const head = await service.currentHead(tenantId);
-      const [rows, settings] = await Promise.all([
+      const [rows, approvals, settings] = await Promise.all([
         // Only what the head covers: a record appended meanwhile is not counted against it.
         service.periodStats(tenantId, from, to, head.tree_size),
+        service.approvalStats(tenantId, from, to, head.tree_size, new Date(head.timestamp)),
         service.getSettings(tenantId),
       ]);
       const report = buildComplianceReport(framework, {
@@ -42,6 +43,7 @@ export function registerComplianceReport(app: Edge, service: AuditService, now: 
         from,
         to,
         rows,
+        approvals,
         head,
         generatedAt: new Date(now()).toISOString(),
         redactionKinds: settings.redaction_kinds,
