@@ -91,9 +91,56 @@ async function* exportPages(
       undefined,
       tenantHeader(opts),
     );
+    if (!page?.manifest) throw new CliError('the server sent a page without a manifest', EXIT.failed);
     yield page;
     cursor = page.manifest.next_cursor ?? undefined;
   } while (cursor);
+}
+
+/**
+ * Copies one page of an export, as the server sends it, to a file descriptor as one line, holding
+ * only its last bytes (the manifest, which the server sends last): a page is never held whole.
+ */
+async function copyPage(opts: RemoteOpts, path: string, fd: number): Promise<EvidencePackage['manifest']> {
+  const body = await resolveClient(opts).requestBody('GET', path, tenantHeader(opts));
+  let tail = Buffer.alloc(0);
+  for await (const chunk of body) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Compact JSON holds no raw line break; one would split the part across lines.
+    if (bytes.includes(0x0a)) throw new CliError('the server sent a page with a line break', EXIT.failed);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    tail = Buffer.concat([tail, bytes]).subarray(-TAIL_BYTES);
+  }
+  writeSync(fd, '\n');
+  const manifest = manifestOf(tail.toString('utf8'));
+  if (!manifest) throw new CliError('the server sent a page whose manifest could not be read', EXIT.failed);
+  return manifest;
+}
+
+/** Enough of a page's end to hold its manifest. */
+const TAIL_BYTES = 16 * 1024;
+
+/** The manifest of a page whose last member it is (as the server sends it), without parsing the rest. */
+function manifestOf(text: string): EvidencePackage['manifest'] | undefined {
+  const at = text.lastIndexOf(',"manifest":');
+  if (at < 0 || !text.endsWith('}')) return undefined;
+  try {
+    return JSON.parse(text.slice(at + 12, -1)) as EvidencePackage['manifest'];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A package with its members in the documented order (the server sends the manifest last). */
+function ordered(p: EvidencePackage): EvidencePackage {
+  return {
+    format: p.format,
+    manifest: p.manifest,
+    public_key: p.public_key,
+    tree_heads: p.tree_heads,
+    consistency: p.consistency,
+    records: p.records,
+  };
 }
 
 /** Writes to a file descriptor (a file, or standard output), all of it. */
@@ -222,8 +269,7 @@ export function registerAuditCommands(program: Command): void {
     checkTime('from', opts.from);
     checkTime('to', opts.to);
     const limit = partSize(opts.partSize);
-    const pages = exportPages(opts, limit);
-    const first = (await pages.next()).value as EvidencePackage;
+    const first = (await exportPages(opts, limit).next()).value as EvidencePackage;
     let fd = 1;
     if (opts.out) {
       try {
@@ -239,18 +285,20 @@ export function registerAuditCommands(program: Command): void {
     try {
       if (!first.manifest.next_cursor) {
         // It fits one package: written as one (readable) JSON document.
-        writeAll(fd, `${JSON.stringify(first, null, 1)}\n`);
+        writeAll(fd, `${JSON.stringify(ordered(first), null, 1)}\n`);
       } else {
         const bar = opts.json || !opts.out ? undefined : progress('exporting');
         const total = header.to_index - header.from_index;
-        writeAll(fd, `${JSON.stringify(header)}\n${JSON.stringify(first)}\n`);
+        writeAll(fd, `${JSON.stringify(header)}\n${JSON.stringify(ordered(first))}\n`);
         bar?.update(records, total, 'records');
-        for await (const page of pages) {
-          writeAll(fd, `${JSON.stringify(page)}\n`);
-          records += page.manifest.record_count;
-          tree_heads += page.manifest.tree_head_count;
+        // The later pages are copied as they arrive, never parsed whole.
+        for (let cursor: string | null = first.manifest.next_cursor; cursor; ) {
+          const manifest = await copyPage(opts, exportPath(opts, limit, cursor), fd);
+          records += manifest.record_count;
+          tree_heads += manifest.tree_head_count;
           parts++;
           bar?.update(records, total, 'records');
+          cursor = manifest.next_cursor ?? null;
         }
         bar?.stop();
         const end: EvidenceStreamEnd = { format: EVIDENCE_STREAM_END_FORMAT, parts, record_count: records };

@@ -35,6 +35,58 @@ export function resolveClient(options: ClientOptions) {
       // no local token: requests go without one and the server answers 401 with a clear reason
     }
   }
+  /**
+   * One exchange: the answer's text, once it is a success. A busy node answers 503 (shedding) or
+   * 429 (rate limit) with Retry-After: a read is repeated after the time it asks for, a few times,
+   * so a long export or verification survives a busy node. Writes are not: repeating one is the
+   * caller's decision.
+   */
+  async function exchange(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(`${base}${path}`, {
+          method,
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...headers,
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (err) {
+        throw new CliError(
+          `cannot reach Warden at ${base}: ${(err as Error).cause ?? (err as Error).message}`,
+          EXIT.unreachable,
+        );
+      }
+      const wait = retryAfterMs(res);
+      if (method === 'GET' && wait !== undefined && attempt < MAX_RETRIES) {
+        await res.arrayBuffer().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      if (res.ok) return res;
+      const text = await res.text();
+      let p: { title?: string; detail?: string } = {};
+      try {
+        p = (JSON.parse(text) ?? {}) as typeof p;
+      } catch {
+        // not a problem document: its text is shown instead
+      }
+      throw new CliError(
+        `${res.status} ${p.title ?? res.statusText}: ${p.detail ?? text.slice(0, 500)}`,
+        EXIT.failed,
+      );
+    }
+  }
+
   return {
     base,
     async request<T>(
@@ -43,50 +95,25 @@ export function resolveClient(options: ClientOptions) {
       body?: unknown,
       headers: Record<string, string> = {},
     ): Promise<T> {
-      // A busy node answers 503 (shedding) or 429 (rate limit) with Retry-After: a read is repeated
-      // after the time it asks for, a few times, so a long export or verification survives a busy
-      // node. Writes are not: repeating one is the caller's decision.
-      for (let attempt = 0; ; attempt++) {
-        let res: Response;
-        try {
-          res = await fetch(`${base}${path}`, {
-            method,
-            headers: {
-              ...(token ? { authorization: `Bearer ${token}` } : {}),
-              ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-              ...headers,
-            },
-            body: body !== undefined ? JSON.stringify(body) : undefined,
-            signal: AbortSignal.timeout(30_000),
-          });
-        } catch (err) {
-          throw new CliError(
-            `cannot reach Warden at ${base}: ${(err as Error).cause ?? (err as Error).message}`,
-            EXIT.unreachable,
-          );
-        }
-        const wait = retryAfterMs(res);
-        if (method === 'GET' && wait !== undefined && attempt < MAX_RETRIES) {
-          await res.arrayBuffer().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, wait));
-          continue;
-        }
-        const text = await res.text();
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        if (!res.ok) {
-          const p = (json ?? {}) as { title?: string; detail?: string; type?: string };
-          throw new CliError(
-            `${res.status} ${p.title ?? res.statusText}: ${p.detail ?? text.slice(0, 500)}`,
-            EXIT.failed,
-          );
-        }
-        return json as T;
+      const text = await (await exchange(method, path, body, headers)).text();
+      try {
+        return (text ? JSON.parse(text) : undefined) as T;
+      } catch {
+        return undefined as T;
       }
+    },
+    /** The answer as sent (a large document written on as is, never re-serialized). */
+    async requestText(method: string, path: string, headers: Record<string, string> = {}): Promise<string> {
+      return (await exchange(method, path, undefined, headers)).text();
+    },
+    /** The answer's bytes as they arrive (a large document copied on without holding it whole). */
+    async requestBody(
+      method: string,
+      path: string,
+      headers: Record<string, string> = {},
+    ): Promise<AsyncIterable<Uint8Array>> {
+      const res = await exchange(method, path, undefined, headers);
+      return (res.body ?? []) as AsyncIterable<Uint8Array>;
     },
   };
 }

@@ -11,6 +11,7 @@
  * first problem and names it: the record (leaf index and id) or the tree head (size), and why.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import { leafHash, MerkleAppender, verifyConsistency, verifyInclusion } from './merkle.js';
 import { type SignedTreeHeadJson, treeHeadFromJson, verifyTreeHead } from './tree-head.js';
 
@@ -137,6 +138,33 @@ export function parsePublicKey(text: string): KeyObject {
  *   if (!report.ok) console.error(report.failure);
  */
 export function verifyEvidence(input: unknown, options: VerifyOptions = {}): VerifyReport {
+  const steps = verification(input, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * The same, giving the event loop back every few hundred records (a server verifying a long range
+ * must not hold every other request meanwhile).
+ */
+export async function verifyEvidenceAsync(
+  input: unknown,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const steps = verification(input, options);
+  let step = steps.next();
+  while (!step.done) {
+    await setImmediate();
+    step = steps.next();
+  }
+  return step.value;
+}
+
+/** Items (heads, proofs, records) checked between two yields of a verification. */
+const STEP = 256;
+
+function* verification(input: unknown, options: VerifyOptions): Generator<void, VerifyReport> {
   const pkg = input as EvidencePackage;
   const report: VerifyReport = {
     ok: false,
@@ -146,7 +174,7 @@ export function verifyEvidence(input: unknown, options: VerifyOptions = {}): Ver
     warnings: [],
   };
   try {
-    const leaves = run(pkg, options, report);
+    const leaves = yield* run(pkg, options, report);
     report.ok = true;
     options.onLeafHashes?.(pkg.manifest.from_index, leaves);
   } catch (err) {
@@ -157,7 +185,7 @@ export function verifyEvidence(input: unknown, options: VerifyOptions = {}): Ver
 }
 
 /** Returns the verified leaf hashes of the records inside the signed tree, in leaf order. */
-function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport): Buffer[] {
+function* run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport): Generator<void, Buffer[]> {
   if (
     !pkg ||
     pkg.format !== EVIDENCE_FORMAT ||
@@ -243,6 +271,7 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
     heads.push({ size: head.treeSize, root: Buffer.from(head.rootHash), timestamp: head.timestamp });
     report.checked.tree_heads++;
     options.onProgress?.(++done, total, 'tree heads');
+    if (done % STEP === 0) yield;
   }
   const last = heads[heads.length - 1];
   if (!last) throw new Stop({ reason: 'malformed_package', detail: 'the package holds no tree head' });
@@ -271,6 +300,7 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
       });
     report.checked.consistency_proofs++;
     options.onProgress?.(++done, total, 'consistency');
+    if (done % STEP === 0) yield;
   }
 
   // 4. Structure of the records: well formed, contiguous leaf indexes from the range's start. Rows
@@ -379,6 +409,7 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
     leaves.push(hash);
     report.checked.records++;
     options.onProgress?.(++done, total, 'records');
+    if (done % STEP === 0) yield;
   }
   if (beyond)
     throw new Stop({
@@ -394,8 +425,12 @@ function run(pkg: EvidencePackage, options: VerifyOptions, report: VerifyReport)
     let appender = MerkleAppender.empty();
     let at = 0;
     for (const h of heads) {
-      appender = appender.append(leaves.slice(at, h.size)).appender;
-      at = h.size;
+      while (at < h.size) {
+        const end = Math.min(h.size, at + 16 * STEP);
+        appender = appender.append(leaves.slice(at, end)).appender;
+        at = end;
+        yield;
+      }
       if (!appender.root().equals(h.root))
         throw new Stop({
           reason: 'root_mismatch',

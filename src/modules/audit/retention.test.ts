@@ -144,7 +144,9 @@ for (const driver of drivers()) {
       // The whole log still verifies, server-side and offline, roots recomputed from the kept hashes.
       const report = await audit.service.verify(a, {});
       expect(report).toMatchObject({ ok: true, checked: { full_root_recomputed: true } });
-      const pkg = JSON.parse(JSON.stringify(await audit.service.exportEvidence(a, {})));
+      let text = '';
+      for await (const part of await audit.service.exportEvidence(a, {})) text += part;
+      const pkg = JSON.parse(text);
       const expired = pkg.records.find((r: { record_id: string }) => r.record_id === ids[a]!.messaging);
       expect(expired).toMatchObject({ status: 'expired', canonical: null });
       expect(verifyEvidence(pkg, { publicKey: parsePublicKey(pkg.public_key.spki_der) }).ok).toBe(true);

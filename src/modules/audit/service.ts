@@ -5,6 +5,7 @@
  * Tenant reads run in `withTenant` (RLS confines them); signing and evidence building run as the
  * owner because they lock the tenant's log row and write tree heads.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor, Tx } from '../../platform/db/database.js';
 import { AuditProblems } from './errors.js';
@@ -14,7 +15,7 @@ import {
   type EvidenceRecord,
   type VerifyFailure,
   type VerifyReport,
-  verifyEvidence,
+  verifyEvidenceAsync,
 } from './evidence.js';
 import {
   consistencyProofFromHashes,
@@ -39,6 +40,18 @@ import type { AuditRecord, ListLogsQuery, SettingsBody } from './types.js';
 export const MAX_EVIDENCE_RECORDS = 100_000;
 /** Most tree heads one package holds; more are thinned evenly (first and last always kept). */
 export const MAX_EVIDENCE_HEADS = 1000;
+/** Records read, proved and serialized per step of an evidence package (the event loop is free between). */
+const EVIDENCE_CHUNK = 500;
+
+/** The value, or null when the log lacks a hash the proof needs (the verifier reports it). */
+function orNull<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof MerkleError) return null;
+    throw err;
+  }
+}
 
 /** Payload retention in days per product (the issue's defaults); other products: 7 years. */
 export const DEFAULT_RETENTION_DAYS: Readonly<Record<string, number>> = {
@@ -337,18 +350,30 @@ export function createAuditService(deps: AuditServiceDeps) {
     limit?: number | undefined;
   }
 
+  /** Everything of a package but its records: decided under the log's lock, in one transaction. */
+  interface EvidencePlan {
+    tenantId: string;
+    /** Size of the signed head every proof is against. */
+    size: number;
+    fromIndex: number;
+    /** End (exclusive) of this package's records. */
+    partEnd: number;
+    /** The head was the latest: rows past every signed head are looked for at the end (insertions). */
+    latest: boolean;
+    head: Omit<EvidencePackage, 'records' | 'manifest'>;
+    manifest: Omit<EvidencePackage['manifest'], 'record_count'>;
+  }
+
   /**
-   * Builds an evidence package from the database as it is (tampered or not: the package carries
+   * Plans an evidence package from the database as it is (tampered or not: the package carries
    * what the log says, the verifier decides). Signs a head over any uncovered leaf first, under the
-   * log's row lock, so every legitimate record is covered and a row past the head is an insertion.
+   * log's row lock, so every legitimate record is covered; then the records are read a chunk at a
+   * time by `evidenceRecords`.
    *
    * Paged (`limit`): every page of one export is proved against the same signed head, pinned in
    * the cursor, so the pages chain into one verifiable whole however the log grows meanwhile.
    */
-  async function buildEvidence(
-    tenantId: string,
-    range: EvidenceRange,
-  ): Promise<{ pkg: EvidencePackage; rows: Map<number, RecordRow> }> {
+  async function planEvidence(tenantId: string, range: EvidenceRange): Promise<EvidencePlan> {
     const key = deps.key();
     return db.transaction(async (trx) => {
       await store.lockLogs(trx, [tenantId]);
@@ -375,7 +400,7 @@ export function createAuditService(deps: AuditServiceDeps) {
         fromIndex = Math.min(found?.from ?? size, size);
         toIndex = Math.min(found?.to ?? size, size);
       } else {
-        const field = range.treeSize === undefined ? 'body' : 'query.cursor';
+        const field = (name: string) => (range.treeSize === undefined ? `body.${name}` : 'query.cursor');
         for (const [name, value] of [
           ['from_index', fromIndex],
           ['to_index', toIndex],
@@ -383,12 +408,12 @@ export function createAuditService(deps: AuditServiceDeps) {
           if (value > size)
             throw AuditProblems.invalidRange.create(
               `${name} ${value} is past the end of the log (tree size ${size})`,
-              { field: field === 'body' ? `body.${name}` : field },
+              { field: field(name) },
             );
         }
         if (fromIndex > toIndex)
           throw AuditProblems.invalidRange.create(`from_index ${fromIndex} is past to_index ${toIndex}`, {
-            field: field === 'body' ? 'body.from_index' : field,
+            field: field('from_index'),
           });
       }
       let partEnd = toIndex;
@@ -398,16 +423,6 @@ export function createAuditService(deps: AuditServiceDeps) {
           `the range holds ${toIndex - fromIndex} records; at most ${MAX_EVIDENCE_RECORDS} per request (page with limit and cursor, or use warden audit export)`,
           { field: byTime ? 'query.to' : 'body.to_index' },
         );
-      const nextCursor =
-        partEnd < toIndex
-          ? encodeExportCursor({ t: size, f: partEnd, e: toIndex, from: range.from, to: range.to })
-          : null;
-      // A range reaching the latest head also takes rows past it: those can only be insertions.
-      // (Past an earlier, pinned head they are the log's later records.)
-      const rows =
-        partEnd === size && head === latest
-          ? await store.recordsFrom(trx, tenantId, fromIndex, partEnd - fromIndex + 1000)
-          : await store.recordsInRange(trx, tenantId, fromIndex, partEnd, MAX_EVIDENCE_RECORDS);
       const headCount = await store.countHeadsBetween(trx, tenantId, Math.max(fromIndex, 1), size);
       let heads = await store.headsBetween(
         trx,
@@ -419,52 +434,35 @@ export function createAuditService(deps: AuditServiceDeps) {
       if (heads.length === 0 || heads[heads.length - 1]!.tree_size !== size) heads.push(head);
       const thinned = headCount > MAX_EVIDENCE_HEADS || heads.length > MAX_EVIDENCE_HEADS;
       heads = thin(heads, MAX_EVIDENCE_HEADS);
-
       const keys: SubtreeKey[] = [];
-      for (const r of rows) {
-        if (r.leaf_index >= size) continue;
-        keys.push({ level: 0, index: r.leaf_index });
-        for (const k of inclusionProofKeys(r.leaf_index, size)) keys.push(k);
-      }
       for (let i = 1; i < heads.length; i++) {
         if (heads[i - 1]!.tree_size > 0)
           for (const k of consistencyProofKeys(heads[i - 1]!.tree_size, heads[i]!.tree_size)) keys.push(k);
       }
       const hashes = await store.getNodes(trx, tenantId, keys);
-      const attempt = <T>(fn: () => T): T | null => {
-        try {
-          return fn();
-        } catch (err) {
-          if (err instanceof MerkleError) return null; // a hash the log should hold is gone
-          throw err;
-        }
-      };
-      const records: EvidenceRecord[] = rows.map((r) => ({
-        leaf_index: r.leaf_index,
-        record_id: r.record_id,
-        status: r.canonical ? 'active' : 'expired',
-        canonical: r.canonical ? r.canonical.toString('base64') : null,
-        leaf_hash: hashes.get(`0/${r.leaf_index}`)?.toString('base64') ?? null,
-        audit_path:
-          r.leaf_index < size
-            ? attempt(() =>
-                inclusionProofFromHashes(r.leaf_index, size, hashes).map((h) => h.toString('base64')),
-              )
-            : null,
-      }));
-      const consistencyProofs: EvidencePackage['consistency'] = [];
+      const consistency: EvidencePackage['consistency'] = [];
       for (let i = 1; i < heads.length; i++) {
         const a = heads[i - 1]!.tree_size;
         const b = heads[i]!.tree_size;
         if (a === 0) continue;
-        consistencyProofs.push({
+        consistency.push({
           first: a,
           second: b,
-          proof: attempt(() => consistencyProofFromHashes(a, b, hashes).map((h) => h.toString('base64'))),
+          proof: orNull(() => consistencyProofFromHashes(a, b, hashes).map((h) => h.toString('base64'))),
         });
       }
-      const pkg: EvidencePackage = {
-        format: EVIDENCE_FORMAT,
+      return {
+        tenantId,
+        size,
+        fromIndex,
+        partEnd,
+        latest: head === latest,
+        head: {
+          format: EVIDENCE_FORMAT,
+          public_key: { algorithm: 'Ed25519', key_id: key.keyId, spki_der: key.publicDer.toString('base64') },
+          tree_heads: heads.map(headJson),
+          consistency,
+        },
         manifest: {
           tenant_id: tenantId,
           exported_at: new Date(clock.now()).toISOString(),
@@ -472,19 +470,98 @@ export function createAuditService(deps: AuditServiceDeps) {
           to_index: partEnd,
           from: range.from ?? null,
           to: range.to ?? null,
-          record_count: records.length,
           tree_head_count: heads.length,
           tree_heads_thinned: thinned,
           range_to_index: toIndex,
-          next_cursor: nextCursor,
+          next_cursor:
+            partEnd < toIndex
+              ? encodeExportCursor({ t: size, f: partEnd, e: toIndex, from: range.from, to: range.to })
+              : null,
         },
-        public_key: { algorithm: 'Ed25519', key_id: key.keyId, spki_der: key.publicDer.toString('base64') },
-        tree_heads: heads.map(headJson),
-        consistency: consistencyProofs,
-        records,
       };
-      return { pkg, rows: new Map(rows.map((r) => [r.leaf_index, r])) };
     });
+  }
+
+  /**
+   * A plan's records in leaf order, a chunk at a time: each chunk is read, proved and built in its
+   * own short step with the event loop free in between, so a long package never holds the node
+   * (measured: bench/audit-proofs.ts --export). Ends with the rows past every signed head, if any
+   * (insertions), looked for after signing once more under the lock, so that a record appended
+   * while the package was read is covered and not mistaken for one.
+   */
+  async function* evidenceRecords(
+    plan: EvidencePlan,
+  ): AsyncGenerator<{ records: EvidenceRecord[]; rows: RecordRow[] }> {
+    const { tenantId, size } = plan;
+    for (let a = plan.fromIndex; a < plan.partEnd; a += EVIDENCE_CHUNK) {
+      const b = Math.min(plan.partEnd, a + EVIDENCE_CHUNK);
+      const { rows, hashes } = await db.withTenant(tenantId, async (trx) => {
+        const rows = await store.recordsInRange(trx, tenantId, a, b, EVIDENCE_CHUNK);
+        const keys: SubtreeKey[] = [];
+        for (const r of rows) {
+          keys.push({ level: 0, index: r.leaf_index });
+          for (const k of inclusionProofKeys(r.leaf_index, size)) keys.push(k);
+        }
+        return { rows, hashes: await store.getNodes(trx, tenantId, keys) };
+      });
+      const records = rows.map(
+        (r): EvidenceRecord => ({
+          leaf_index: r.leaf_index,
+          record_id: r.record_id,
+          status: r.canonical ? 'active' : 'expired',
+          canonical: r.canonical ? r.canonical.toString('base64') : null,
+          leaf_hash: hashes.get(`0/${r.leaf_index}`)?.toString('base64') ?? null,
+          audit_path: orNull(() =>
+            inclusionProofFromHashes(r.leaf_index, size, hashes).map((h) => h.toString('base64')),
+          ),
+        }),
+      );
+      yield { records, rows };
+      await setImmediate();
+    }
+    if (plan.latest && plan.partEnd === size) {
+      const beyond = await db.transaction(async (trx) => {
+        await store.lockLogs(trx, [tenantId]);
+        await signIn(trx, tenantId);
+        const now = (await store.latestHead(trx, tenantId))!;
+        return store.recordsFrom(trx, tenantId, now.tree_size, 1000);
+      });
+      if (beyond.length > 0)
+        yield {
+          rows: beyond,
+          records: beyond.map((r) => ({
+            leaf_index: r.leaf_index,
+            record_id: r.record_id,
+            status: r.canonical ? 'active' : 'expired',
+            canonical: r.canonical ? r.canonical.toString('base64') : null,
+            leaf_hash: null,
+            audit_path: null,
+          })),
+        };
+    }
+  }
+
+  /** A whole package in memory (server-side verification; bounded by MAX_EVIDENCE_RECORDS). */
+  async function buildEvidence(
+    tenantId: string,
+    range: EvidenceRange,
+  ): Promise<{ pkg: EvidencePackage; rows: Map<number, RecordRow> }> {
+    const plan = await planEvidence(tenantId, range);
+    const records: EvidenceRecord[] = [];
+    const rows = new Map<number, RecordRow>();
+    for await (const chunk of evidenceRecords(plan)) {
+      for (const r of chunk.records) records.push(r);
+      for (const r of chunk.rows) rows.set(r.leaf_index, r);
+    }
+    const pkg: EvidencePackage = {
+      format: plan.head.format,
+      manifest: { ...plan.manifest, record_count: records.length },
+      public_key: plan.head.public_key,
+      tree_heads: plan.head.tree_heads,
+      consistency: plan.head.consistency,
+      records,
+    };
+    return { pkg, rows };
   }
 
   /** The query columns must say what the hashed record says (else filters could hide a record). */
@@ -537,35 +614,56 @@ export function createAuditService(deps: AuditServiceDeps) {
       );
     }
     const { pkg, rows } = await buildEvidence(tenantId, range);
-    return verifyEvidence(pkg, { publicKey: deps.key().publicKey, checkRecord: columnsCheck(rows) });
+    return verifyEvidenceAsync(pkg, { publicKey: deps.key().publicKey, checkRecord: columnsCheck(rows) });
   }
 
+  /**
+   * An export's package as JSON text, produced a chunk of records at a time (the route streams it).
+   * Range problems are thrown before the first byte, so they still answer as problems.
+   *
+   * @example
+   *   reply.type('application/json').send(Readable.from(await service.exportEvidence(tenantId, query)));
+   */
   async function exportEvidence(
     tenantId: string,
     query: { from?: string; to?: string; limit?: number; cursor?: string },
-  ): Promise<EvidencePackage> {
+  ): Promise<AsyncGenerator<string>> {
+    let range: EvidenceRange;
     if (query.cursor !== undefined) {
       if (query.from !== undefined || query.to !== undefined)
         throw AuditProblems.invalidRange.create('a cursor carries its range: send it without from and to', {
           field: 'query.cursor',
         });
       const c = decodeExportCursor(query.cursor);
-      return (
-        await buildEvidence(tenantId, {
-          treeSize: c.t,
-          fromIndex: c.f,
-          toIndex: c.e,
-          from: c.from,
-          to: c.to,
-          limit: query.limit ?? MAX_EVIDENCE_RECORDS,
-        })
-      ).pkg;
+      range = {
+        treeSize: c.t,
+        fromIndex: c.f,
+        toIndex: c.e,
+        from: c.from,
+        to: c.to,
+        limit: query.limit ?? MAX_EVIDENCE_RECORDS,
+      };
+    } else {
+      if (query.from && query.to && Date.parse(query.from) > Date.parse(query.to))
+        throw AuditProblems.invalidRange.create(`from (${query.from}) must not be after to (${query.to})`, {
+          field: 'query.from',
+        });
+      range = { from: query.from, to: query.to, limit: query.limit };
     }
-    if (query.from && query.to && Date.parse(query.from) > Date.parse(query.to))
-      throw AuditProblems.invalidRange.create(`from (${query.from}) must not be after to (${query.to})`, {
-        field: 'query.from',
-      });
-    return (await buildEvidence(tenantId, { from: query.from, to: query.to, limit: query.limit })).pkg;
+    return evidenceJson(await planEvidence(tenantId, range));
+  }
+
+  /** The members in the order of EvidencePackage; the manifest, which counts the records, last. */
+  async function* evidenceJson(plan: EvidencePlan): AsyncGenerator<string> {
+    const h = plan.head;
+    yield `{"format":${JSON.stringify(h.format)},"public_key":${JSON.stringify(h.public_key)},"tree_heads":${JSON.stringify(h.tree_heads)},"consistency":${JSON.stringify(h.consistency)},"records":[`;
+    let count = 0;
+    for await (const chunk of evidenceRecords(plan)) {
+      if (chunk.records.length === 0) continue;
+      yield `${count > 0 ? ',' : ''}${chunk.records.map((r) => JSON.stringify(r)).join(',')}`;
+      count += chunk.records.length;
+    }
+    yield `],"manifest":${JSON.stringify({ ...plan.manifest, record_count: count })}}`;
   }
 
   async function getSettings(tenantId: string) {

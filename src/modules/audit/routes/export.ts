@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { Edge } from '../../../platform/http/edge.js';
 import { errorResponses } from '../../../platform/http/edge.js';
@@ -26,6 +27,10 @@ export function registerExport(app: Edge, service: AuditService): void {
         },
       },
     },
-    async (request) => service.exportEvidence(tenantOf(request), request.query),
+    async (request, reply) => {
+      // Streamed a chunk of records at a time: a long package never holds the node or its memory.
+      const json = await service.exportEvidence(tenantOf(request), request.query);
+      return reply.type('application/json; charset=utf-8').send(Readable.from(json));
+    },
   );
 }

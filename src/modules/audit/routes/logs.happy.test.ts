@@ -4,6 +4,7 @@ import { type OnboardedTenant, onboardTenant } from '../../../../test/support/id
 import { drivers, useWarden } from '../../../../test/support/warden.js';
 import { type EvidencePackage, verifyEvidence } from '../evidence.js';
 import { EVIDENCE_STREAM_END_FORMAT, EvidenceStreamVerifier, streamHeader } from '../evidence-stream.js';
+import type { AuditModule } from '../index.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../merkle.js';
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
@@ -498,6 +499,46 @@ for (const driver of drivers()) {
       v.header(streamHeader(pages[0]!));
       expect(v.part(pages[0])).toBe(false);
       expect(v.report.failure?.reason).toBe('key_mismatch');
+    });
+
+    it('streams a package longer than one chunk, in leaf order, and it verifies', async () => {
+      const audit = t.node.modules.find((m) => m.name === 'audit') as AuditModule;
+      for (let i = 0; i < 1100; i++)
+        audit.append({
+          tenant_id: a.tenantId,
+          product: 'runtime',
+          event_type: 'sandbox.created',
+          actor: 'agent:bulk',
+          resource_id: `bulk-${i}`,
+          action: 'create',
+          outcome: 'success',
+          metadata: { i },
+        });
+      await audit.flush();
+      const keyJson = (await get('/v1/audit/key')).json();
+      const publicKey = createPublicKey({ key: b64(keyJson.public_key), format: 'der', type: 'spki' });
+      const res = await get('/v1/audit/export');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['transfer-encoding']).toBe('chunked');
+      const pkg = res.json() as EvidencePackage;
+      const size = pkg.tree_heads.at(-1)!.tree_size;
+      expect(size).toBeGreaterThan(1100);
+      expect(pkg.manifest).toMatchObject({
+        from_index: 0,
+        to_index: size,
+        record_count: size,
+        next_cursor: null,
+      });
+      expect(pkg.records.map((r) => r.leaf_index)).toEqual(Array.from({ length: size }, (_, i) => i));
+      expect(verifyEvidence(pkg, { publicKey })).toMatchObject({
+        ok: true,
+        checked: { records: size, full_root_recomputed: true },
+      });
+      const server = (
+        await t.node.app.inject({ method: 'POST', url: '/v1/audit/verify', headers: a.auth, payload: {} })
+      ).json();
+      expect(server).toMatchObject({ ok: true, checked: { records: size, full_root_recomputed: true } });
     });
 
     it('reads and changes the tenant’s settings; fields left out keep their value', async () => {
