@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Executor, Tx } from '../../platform/db/database.js';
+import { PREPARED } from '../../platform/db/prepared.js';
 import type { SubtreeKey } from './merkle.js';
 import {
   hashesFromTiles,
@@ -195,7 +196,8 @@ export async function findRecordForProof(
       h_key_id: string;
       t_hashes: (string | null)[];
     }
-  >`select r.*, h.tree_size as h_tree_size, h.signed_at_ms as h_signed_at_ms, h.root_hash as h_root_hash,
+  >`${PREPARED}select r.tenant_id, r.leaf_index, r.record_id, r.product, r.event_type, r.actor, r.resource_id,
+      r.action, r.outcome, r.occurred_at, r.canonical, r.expired_at, h.tree_size as h_tree_size, h.signed_at_ms as h_signed_at_ms, h.root_hash as h_root_hash,
       h.signature as h_signature, h.key_id as h_key_id, array[${sql.join(
         PATH_TILE_LEVELS.map(
           (l) => sql`(select encode(t.hashes, 'base64') from audit.tiles t where t.tenant_id = r.tenant_id
@@ -331,7 +333,7 @@ export async function getTiles(
   const out = new Map<string, Buffer>();
   for (let at = 0; at < keys.length; at += 10_000) {
     const chunk = keys.slice(at, at + 10_000);
-    const res = await sql<{ level: number; idx: number; hashes: Uint8Array }>`
+    const res = await sql<{ level: number; idx: number; hashes: Uint8Array }>`${PREPARED}
       select t.level, t.idx, t.hashes from audit.tiles t
       join unnest(${chunk.map((k) => k.level)}::int[], ${chunk.map((k) => k.index)}::bigint[]) as u(l, i)
         on t.level = u.l and t.idx = u.i
@@ -366,8 +368,8 @@ export async function getNodes(
 }
 
 export async function latestHead(ex: Executor, tenantId: string): Promise<TreeHeadRow | undefined> {
-  const res = await sql<TreeHeadRow>`select * from audit.tree_heads where tenant_id = ${tenantId}
-    order by tree_size desc limit 1`.execute(ex);
+  const res = await sql<TreeHeadRow>`${PREPARED}select tenant_id, tree_size, signed_at_ms, root_hash, signature, key_id
+    from audit.tree_heads where tenant_id = ${tenantId} order by tree_size desc limit 1`.execute(ex);
   return res.rows[0] ? toHeadRow(res.rows[0]) : undefined;
 }
 

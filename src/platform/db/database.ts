@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { beginFirstStart } from './embedded-init.js';
+import { PREPARED, preparedStatements } from './prepared.js';
 import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
 import { PGliteThread } from './pglite-thread.js';
 import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
@@ -97,7 +98,7 @@ class WardenDatabase implements Database {
     if (!UUID_RE.test(tenantId)) return Promise.reject(new Error(`withTenant: not a tenant id: ${tenantId}`));
     return this.kysely.transaction().execute(async (trx) => {
       // One round trip: both settings are transaction-local, so nothing leaks to the next user of the connection.
-      await sql`select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`.execute(
+      await sql`${PREPARED}select set_config('app.tenant_id', ${tenantId}, true), set_config('role', ${APP_ROLE}, true)`.execute(
         trx,
       );
       return this.marked(() => fn(trx));
@@ -143,6 +144,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     // An idle client's error (server restart) must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    pool.on('connect', (client) => preparedStatements(client));
     const kysely = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool }) });
     const db = new WardenDatabase('postgres', kysely, inTransaction, async () => {});
     await db.ping();
