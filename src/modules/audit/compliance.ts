@@ -95,14 +95,11 @@ export interface PeriodRow {
   expired: number;
 }
 
-export interface ApprovalSummary {
-  requested: number;
-  approved: number;
-  rejected: number;
-  expired: number;
-  cancelled: number;
-  escalated: number;
-  open: number;
+export interface ApprovalSummary
+  extends Pick<
+    ApprovalStatsRow,
+    'requested' | 'approved' | 'rejected' | 'expired' | 'cancelled' | 'escalated' | 'open'
+  > {
   sla: { with_sla: number; met: number; breached: number; met_ratio: number | null };
   /** Seconds from request to decision, over the decided requests; null when none was decided. */
   decision_seconds: { p50: number | null; p90: number | null; max: number | null };

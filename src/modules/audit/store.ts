@@ -368,7 +368,8 @@ export async function getNodes(
 }
 
 export async function latestHead(ex: Executor, tenantId: string): Promise<TreeHeadRow | undefined> {
-  const res = await sql<TreeHeadRow>`${PREPARED}select tenant_id, tree_size, signed_at_ms, root_hash, signature, key_id
+  const res =
+    await sql<TreeHeadRow>`${PREPARED}select tenant_id, tree_size, signed_at_ms, root_hash, signature, key_id
     from audit.tree_heads where tenant_id = ${tenantId} order by tree_size desc limit 1`.execute(ex);
   return res.rows[0] ? toHeadRow(res.rows[0]) : undefined;
 }

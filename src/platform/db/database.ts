@@ -13,10 +13,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { beginFirstStart } from './embedded-init.js';
-import { PREPARED, preparedStatements } from './prepared.js';
 import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
 import { PGliteThread } from './pglite-thread.js';
 import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
+import { PREPARED, preparedStatements } from './prepared.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each module narrows this to its own table types.
 export type AnyDB = any;
