@@ -170,7 +170,7 @@ for (const c of [8, 32]) {
   );
 }
 console.log(
-  `\nPOST ${PATH}, Warden on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+  `\nPOST ${PATH}, Warden on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );

@@ -162,7 +162,13 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       onEventsCommitted: wake,
       log,
     });
-    const audit = createAuditModule({ db, clock: systemClock, secrets, log });
+    const audit = createAuditModule({
+      db,
+      clock: systemClock,
+      secrets,
+      log,
+      prepareWorkers: config.auditPrepareWorkers,
+    });
     // Revision-checked and cached per node: suspension or revocation counts from the next call.
     const activeAgent = async (tenantId: string, agentId: string) => {
       const a = await identity.agents.current(tenantId, agentId);

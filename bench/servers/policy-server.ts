@@ -76,7 +76,11 @@ if (mode === 'warden') {
   }
   const node = await buildWarden(
     {
-      ...loadConfig({ env: {}, file: undefined }),
+      // Only this setting is taken from the environment (the benchmark compares it).
+      ...loadConfig({
+        env: { WARDEN_AUDIT_PREPARE_WORKERS: process.env.WARDEN_AUDIT_PREPARE_WORKERS },
+        file: undefined,
+      }),
       host: '127.0.0.1',
       port: 0,
       dataDir,

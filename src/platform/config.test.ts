@@ -13,7 +13,9 @@ describe('config', () => {
       dataDir: './.warden',
       databaseUrl: undefined,
       redisUrl: undefined,
+      auditPrepareWorkers: 0,
     });
+    expect(loadConfig({ env: { WARDEN_AUDIT_PREPARE_WORKERS: '2' } }).auditPrepareWorkers).toBe(2);
   });
 
   it('reads WARDEN_* over warden.yaml, and overrides over both', () => {
@@ -33,6 +35,7 @@ describe('config', () => {
     [{ WARDEN_REDIS_URL: 'not a url' }, 'WARDEN_REDIS_URL', /URL with scheme/],
     [{ WARDEN_TRUST_PROXY: 'maybe' }, 'WARDEN_TRUST_PROXY', /true or false/],
     [{ WARDEN_PROT: '8080' }, 'WARDEN_PROT', /unknown environment setting/],
+    [{ WARDEN_AUDIT_PREPARE_WORKERS: '17' }, 'WARDEN_AUDIT_PREPARE_WORKERS', /integer between 0 and 16/],
   ])('rejects %j naming %s and what is allowed', (env, key, message) => {
     let err: unknown;
     try {

@@ -28,6 +28,7 @@ export interface WardenConfig {
   maxEventLoopDelayMs: number;
   maxInFlightRequests: number;
   admissionTargetMs: number;
+  auditPrepareWorkers: number;
   outboxPollMs: number;
   trustProxy: boolean;
   signatureMaxAgeSeconds: number;
@@ -213,6 +214,13 @@ export const CONFIG_SPEC: Record<keyof WardenConfig, KeySpec> = {
     kind: { type: 'int', min: 0, max: 60_000 },
     default: 50,
     help: 'event-loop delay (p90) a node keeps to: past it, a growing share of new requests gets 503 at once so the admitted ones stay fast (0 = off)',
+  },
+  auditPrepareWorkers: {
+    env: 'WARDEN_AUDIT_PREPARE_WORKERS',
+    yaml: 'audit_prepare_workers',
+    kind: { type: 'int', min: 0, max: 16 },
+    default: 0,
+    help: 'worker threads that redact, canonicalise and hash audit records off the main thread (0 = on it; worth it with cores to spare)',
   },
   outboxPollMs: {
     env: 'WARDEN_OUTBOX_POLL_MS',

@@ -56,6 +56,8 @@ export const AUDIT_RECORD_TOPIC = 'audit.record';
 
 export interface AuditModule extends WardenModule {
   readonly service: AuditService;
+  /** Worker threads preparing records (redaction, canonical bytes, leaf hash); 0 = the main thread. */
+  readonly prepareThreads: number;
   /**
    * Validates and enqueues a record; returns its record id at once (never waits on the database).
    * Throws `audit-invalid-record` (bad field) or `audit-buffer-full` (503: the database is behind).
@@ -160,6 +162,9 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
   return {
     name: 'audit',
     service,
+    get prepareThreads() {
+      return pool?.size ?? 0;
+    },
     append: (record) => buffer.append(record),
     appendDurable: (record) => buffer.appendDurable(record),
     flush: () => buffer.flush(),

@@ -76,6 +76,11 @@ export class PreparePool {
   }
 
   /** Prepares `jobs` in order; rejects if any record cannot be prepared. */
+  /** Worker threads running. */
+  get size(): number {
+    return this.workers.length;
+  }
+
   async prepare(jobs: readonly PrepareJob[]): Promise<PreparedRecord[]> {
     if (jobs.length === 0) return [];
     const per = Math.ceil(jobs.length / this.workers.length);

@@ -571,4 +571,36 @@ for (const driver of drivers()) {
       expect((await put({ redaction_kinds: null })).json().redaction_kinds).toBeNull();
     });
   });
+
+  describe(`audit log with prepare worker threads (${driver.name})`, () => {
+    const t = useWarden(driver, { auditPrepareWorkers: 1 });
+
+    it('redacts, hashes and proves records prepared off the main thread (WARDEN_AUDIT_PREPARE_WORKERS)', async () => {
+      const a = await onboardTenant(t, 'audit-workers');
+      const audit = t.node.modules.find((m) => m.name === 'audit') as AuditModule;
+      expect(audit.prepareThreads).toBe(1);
+      const res = await t.node.app.inject({
+        method: 'POST',
+        url: '/v1/audit/log',
+        headers: a.auth,
+        payload: {
+          product: 'runtime',
+          event_type: 'note',
+          action: 'note',
+          outcome: 'success',
+          metadata: { who: 'ann@example.com' },
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const got = (
+        await t.node.app.inject({ method: 'GET', url: res.headers.location!, headers: a.auth })
+      ).json();
+      expect(got.record.metadata).toEqual({ who: '[REDACTED:EMAIL]' });
+      expect(leafHash(b64(got.canonical)).toString('base64')).toBe(res.json().leaf_hash);
+      const report = (
+        await t.node.app.inject({ method: 'POST', url: '/v1/audit/verify', headers: a.auth, payload: {} })
+      ).json();
+      expect(report).toMatchObject({ ok: true, checked: { full_root_recomputed: true } });
+    });
+  });
 }
