@@ -176,6 +176,25 @@ for (const driver of drivers()) {
           tree_size: streamSummary.tree_size,
           checked: { records: streamSummary.records, parts: streamSummary.parts, full_root_recomputed: true },
         });
+        // The same from standard input, and a single package from standard input.
+        const piped = await warden(
+          ['audit', 'verify', '-', '--key', keyFile, '--json'],
+          readFileSync(streamFile, 'utf8'),
+        );
+        expect(piped.code, piped.stderr).toBe(0);
+        expect(JSON.parse(piped.stdout).checked).toMatchObject({
+          records: streamSummary.records,
+          parts: streamSummary.parts,
+        });
+        const pipedOne = await warden(
+          ['audit', 'verify', '-', '--key', keyFile, '--json'],
+          readFileSync(file, 'utf8'),
+        );
+        expect(pipedOne.code, pipedOne.stderr).toBe(0);
+        expect(JSON.parse(pipedOne.stdout)).toMatchObject({
+          ok: true,
+          checked: { records: summary.records },
+        });
         const lines = readFileSync(streamFile, 'utf8').trimEnd().split('\n');
         expect(lines).toHaveLength(streamSummary.parts + 2);
         const verifyLines = async (edited: string[]) => {
@@ -255,6 +274,10 @@ describe('warden audit verify: usage and reachability', () => {
     const missing = await warden(['audit', 'verify', join(dir, 'nope.json')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read/);
+
+    const directory = await warden(['audit', 'verify', dir]);
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toMatch(/cannot read/);
 
     const notJson = join(dir, 'not.json');
     writeFileSync(notJson, 'hello');

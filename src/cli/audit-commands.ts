@@ -8,15 +8,7 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  openSync,
-  readFileSync,
-  readSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import {
@@ -149,50 +141,70 @@ function writeAll(fd: number, text: string): void {
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
 }
 
-/** Whether a file is an evidence stream (its first line a stream header) rather than one package. */
-function isStreamFile(path: string): boolean {
-  const fd = openSync(path, 'r');
+/**
+ * Verifies what a file or standard input holds, read line by line: an evidence stream (its first
+ * line a stream header; one part in memory at a time) or one package (any JSON layout).
+ */
+async function verifyLines(
+  source: string,
+  input: NodeJS.ReadableStream,
+  options: {
+    publicKey: KeyObject | undefined;
+    onProgress: (done: number, total: number, label: string) => void;
+  },
+): Promise<VerifyReport> {
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const it = lines[Symbol.asyncIterator]();
   try {
-    const head = Buffer.alloc(4096);
-    const n = readSync(fd, head, 0, head.length, 0);
-    const line = head.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
-    return line.includes(`"${EVIDENCE_STREAM_FORMAT}"`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Verifies a stream file line by line: one part in memory at a time. */
-async function verifyStreamFile(path: string, verifier: EvidenceStreamVerifier): Promise<VerifyReport> {
-  const lines = createInterface({
-    input: createReadStream(path, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let n = 0;
-  let trailer: unknown;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    let value: { format?: unknown } | null;
+    let n = 0;
+    let first: string | undefined;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      n++;
+      if (r.value.trim() !== '') {
+        first = r.value;
+        break;
+      }
+    }
+    let head: { format?: unknown } | undefined;
     try {
-      value = JSON.parse(line) as { format?: unknown } | null;
-    } catch (err) {
-      lines.close();
-      return failedAt(verifier, `line ${n} is not JSON (${(err as Error).message})`);
+      head = JSON.parse(first ?? '') as { format?: unknown };
+    } catch {
+      head = undefined; // not a one-line header: a package laid out over several lines, or not JSON
     }
-    if (trailer !== undefined) {
-      lines.close();
-      return failedAt(verifier, `line ${n} follows the end line`);
+    if (head?.format !== EVIDENCE_STREAM_FORMAT) {
+      const text = [first ?? ''];
+      for (let r = await it.next(); !r.done; r = await it.next()) text.push(r.value);
+      let pkg: unknown;
+      try {
+        pkg = JSON.parse(text.join('\n'));
+      } catch (err) {
+        throw new CliError(
+          `${source} is not an evidence package (not JSON: ${(err as Error).message})`,
+          EXIT.failed,
+        );
+      }
+      return verifyEvidence(pkg, options);
     }
-    if (n === 1) verifier.header(value);
-    else if (value?.format === EVIDENCE_STREAM_END_FORMAT) trailer = value;
-    else verifier.part(value);
-    if (verifier.failed) {
-      lines.close();
-      return verifier.report;
+    const verifier = new EvidenceStreamVerifier(options);
+    verifier.header(head);
+    let trailer: unknown;
+    for (let r = await it.next(); !r.done && !verifier.failed; r = await it.next()) {
+      n++;
+      if (r.value.trim() === '') continue;
+      let value: { format?: unknown } | null;
+      try {
+        value = JSON.parse(r.value) as { format?: unknown } | null;
+      } catch (err) {
+        return failedAt(verifier, `line ${n} is not JSON (${(err as Error).message})`);
+      }
+      if (trailer !== undefined) return failedAt(verifier, `line ${n} follows the end line`);
+      if (value?.format === EVIDENCE_STREAM_END_FORMAT) trailer = value;
+      else verifier.part(value);
     }
+    return verifier.failed ? verifier.report : verifier.finish({ trailer });
+  } finally {
+    lines.close();
   }
-  return verifier.finish({ trailer });
 }
 
 function failedAt(verifier: EvidenceStreamVerifier, detail: string): VerifyReport {
@@ -330,7 +342,10 @@ export function registerAuditCommands(program: Command): void {
       .description(
         'verify an evidence package file, or a running Warden’s log (its export), with no trust in the server',
       )
-      .argument('<source>', 'an evidence package file, or a Warden base URL (http[s]://…)')
+      .argument(
+        '<source>',
+        'an evidence package or stream file, - for standard input, or a Warden base URL (http[s]://…)',
+      )
       .option(
         '--key <pubkey>',
         'the deployment key to trust: a file or inline PEM/base64 (GET /v1/audit/key)',
@@ -362,32 +377,25 @@ export function registerAuditCommands(program: Command): void {
           report = verifier.failed ? verifier.report : verifier.finish({ expectTrailer: false });
         }
       } else {
-        if (!existsSync(source)) throw new CliError(`cannot read ${source}: no such file`, EXIT.usage);
-        let stream: boolean;
-        try {
-          stream = isStreamFile(source);
-        } catch (err) {
-          throw new CliError(`cannot read ${source}: ${(err as Error).message}`, EXIT.usage);
-        }
-        if (stream)
-          report = await verifyStreamFile(source, new EvidenceStreamVerifier({ publicKey: key, onProgress }));
+        // A file, or `-` for standard input (`warden audit export … | warden audit verify - --key k`).
+        let input: NodeJS.ReadableStream;
+        if (source === '-') input = process.stdin;
         else {
-          let text: string;
-          try {
-            text = readFileSync(source, 'utf8');
-          } catch (err) {
-            throw new CliError(`cannot read ${source}: ${(err as Error).message}`, EXIT.usage);
-          }
-          let pkg: unknown;
-          try {
-            pkg = JSON.parse(text);
-          } catch (err) {
-            throw new CliError(
-              `${source} is not an evidence package (not JSON: ${(err as Error).message})`,
-              EXIT.failed,
-            );
-          }
-          report = verifyEvidence(pkg, { publicKey: key, onProgress });
+          if (!existsSync(source)) throw new CliError(`cannot read ${source}: no such file`, EXIT.usage);
+          input = createReadStream(source, 'utf8');
+          await new Promise<void>((resolve, reject) => {
+            (input as ReturnType<typeof createReadStream>)
+              .once('open', () => resolve())
+              .once('error', reject);
+          }).catch((err: Error) => {
+            throw new CliError(`cannot read ${source}: ${err.message}`, EXIT.usage);
+          });
+        }
+        try {
+          report = await verifyLines(source, input, { publicKey: key, onProgress });
+        } catch (err) {
+          if (err instanceof CliError) throw err;
+          throw new CliError(`cannot read ${source}: ${(err as Error).message}`, EXIT.usage);
         }
       }
       bar?.stop();
