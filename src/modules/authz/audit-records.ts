@@ -6,7 +6,7 @@
  * check happen on the hot path, where no database write may wait: they go into a bounded buffer that
  * the module writes in one transaction every second and on stop (a crash loses at most that second).
  */
-import type { Database, Tx } from '../../platform/db/database.js';
+import type { Tx } from '../../platform/db/database.js';
 import { publish } from '../../platform/events/bus.js';
 
 export const AUDIT_TOPIC = 'audit.record';
@@ -40,44 +40,4 @@ export async function recordAudit(trx: Tx, input: AuthzAuditInput): Promise<void
       metadata: input.metadata,
     },
   });
-}
-
-/** Denials waiting to be written; at most `max` (the oldest are dropped and counted in `dropped`). */
-export class DenialBuffer {
-  private pending: AuthzAuditInput[] = [];
-  dropped = 0;
-
-  constructor(
-    private readonly db: Database,
-    private readonly max = 10_000,
-  ) {}
-
-  get size(): number {
-    return this.pending.length;
-  }
-
-  add(record: AuthzAuditInput): void {
-    if (this.pending.length >= this.max) {
-      this.pending.shift();
-      this.dropped++;
-    }
-    this.pending.push(record);
-  }
-
-  /** Writes what is buffered in one transaction; returns how many records were written. */
-  async flush(): Promise<number> {
-    if (this.pending.length === 0) return 0;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      await this.db.transaction(async (trx) => {
-        for (const r of batch) await recordAudit(trx, r);
-      });
-    } catch (err) {
-      // Put them back (bounded) so a database hiccup does not lose them.
-      this.pending = [...batch, ...this.pending].slice(-this.max);
-      throw err;
-    }
-    return batch.length;
-  }
 }

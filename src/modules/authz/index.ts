@@ -13,9 +13,10 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import type { Consumer } from '../../platform/events/bus.js';
+import { WriteBehind } from '../../platform/events/write-behind.js';
 import type { WardenModule } from '../../platform/module.js';
 import type { SecretsStore } from '../../platform/secrets.js';
-import { DenialBuffer } from './audit-records.js';
+import { recordAudit } from './audit-records.js';
 import { AuthzEvents, parseRevoked } from './events.js';
 import { createRootKeys } from './root-keys.js';
 import { registerGetDelegation } from './routes/delegations-get.js';
@@ -85,7 +86,7 @@ const DEFAULT_MAX_REVOKED = 1_000_000;
 
 export function createAuthzModule(deps: AuthzModuleDeps): AuthzModule {
   const rootKeys = createRootKeys(deps);
-  const denials = new DenialBuffer(deps.db);
+  const denials = new WriteBehind(deps.db, recordAudit);
   const maxRevoked = deps.maxRevoked ?? DEFAULT_MAX_REVOKED;
   const verifier = createVerifier({
     rootKeys,

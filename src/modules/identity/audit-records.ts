@@ -6,7 +6,7 @@
  * denials happen at the edge on the hot path, where no database write may happen: they go into a
  * bounded in-memory buffer that the module flushes in one transaction every second and on stop.
  */
-import type { Database, Tx } from '../../platform/db/database.js';
+import type { Tx } from '../../platform/db/database.js';
 import { publish } from '../../platform/events/bus.js';
 import type { Principal } from '../../platform/http/auth.js';
 
@@ -50,50 +50,24 @@ export async function recordAudit(trx: Tx, input: AuditInput): Promise<void> {
   });
 }
 
-/** Denials buffered off the hot path; at most `max` waiting (the oldest are dropped and counted). */
-export class DenialBuffer {
-  private pending: AuditInput[] = [];
-  dropped = 0;
-
-  constructor(
-    private readonly db: Database,
-    private readonly max = 10_000,
-  ) {}
-
-  add(principal: Principal, permission: string): void {
-    if (this.pending.length >= this.max) {
-      this.pending.shift();
-      this.dropped++;
-    }
-    this.pending.push({
-      tenantId: principal.tenantId,
-      eventType: 'authorization.denied',
-      actor: actorOf(principal),
-      resourceId: null,
-      action: permission,
-      outcome: 'denied',
-      metadata: {
-        permission,
-        roles: principal.roles,
-        ...(principal.scopes ? { scopes: principal.scopes } : {}),
-      },
-    });
-  }
-
-  /** Writes what is buffered; returns how many records were written. */
-  async flush(): Promise<number> {
-    if (this.pending.length === 0) return 0;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      await this.db.transaction(async (trx) => {
-        for (const r of batch) await recordAudit(trx, r);
-      });
-    } catch (err) {
-      // Put them back (bounded) so a database hiccup does not lose them.
-      this.pending = [...batch, ...this.pending].slice(-this.max);
-      throw err;
-    }
-    return batch.length;
-  }
+/**
+ * The audit record of a refused permission (written behind the request: platform/events/write-behind.ts).
+ *
+ * @example
+ *   denials.add(denialRecord(principal, 'tenants:create'));
+ */
+export function denialRecord(principal: Principal, permission: string): AuditInput {
+  return {
+    tenantId: principal.tenantId,
+    eventType: 'authorization.denied',
+    actor: actorOf(principal),
+    resourceId: null,
+    action: permission,
+    outcome: 'denied',
+    metadata: {
+      permission,
+      roles: principal.roles,
+      ...(principal.scopes ? { scopes: principal.scopes } : {}),
+    },
+  };
 }

@@ -5,13 +5,14 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Counters } from '../../platform/counters/types.js';
 import type { Database } from '../../platform/db/database.js';
+import { WriteBehind } from '../../platform/events/write-behind.js';
 import type { Authenticator, Authorizer } from '../../platform/http/auth.js';
 import type { SignatureAuthenticator } from '../../platform/http/edge.js';
 import type { WardenModule } from '../../platform/module.js';
 import type { SecretsStore } from '../../platform/secrets.js';
 import { createAgentAuthenticator } from './agent-auth.js';
 import { type AgentService, createAgentService } from './agent-service.js';
-import { DenialBuffer } from './audit-records.js';
+import { denialRecord, recordAudit } from './audit-records.js';
 import { apiKeyAuthenticator, sessionAuthenticator } from './authenticators.js';
 import { CredentialCache } from './credential-cache.js';
 import { createHumansService, type HumansService } from './humans-service.js';
@@ -104,10 +105,10 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
         ]
       : []),
   ];
-  const denials = new DenialBuffer(deps.db);
+  const denials = new WriteBehind(deps.db, recordAudit);
   const guarded: Authorizer = (principal, permission) => {
     const allowed = authorize(principal, permission);
-    if (!allowed) denials.add(principal, permission);
+    if (!allowed) denials.add(denialRecord(principal, permission));
     return allowed;
   };
   let timer: NodeJS.Timeout | undefined;
