@@ -419,6 +419,38 @@ export function createPolicyService(deps: PolicyServiceDeps) {
     if (headChanged) deps.onHeadChanged(tenantId);
   }
 
+  /**
+   * One lifecycle change of a policy's version, in one tenant transaction (`change` takes the head
+   * lock when it touches the active or shadow version), answered as the full version; the node's
+   * caches hear of it once it has committed.
+   */
+  async function changeVersion(
+    tenantId: string,
+    policyId: string,
+    headChanged: boolean,
+    change: (trx: Tx) => Promise<store.VersionRow>,
+  ): Promise<PolicyVersion> {
+    const v = await db.withTenant(tenantId, async (trx) => {
+      await requirePolicy(trx, policyId);
+      return fullVersion(trx, tenantId, await change(trx));
+    });
+    committed(tenantId, headChanged);
+    return v;
+  }
+
+  /** A version about to become active must pass its own test cases (422 listing the failures). */
+  function requireTestsPass(row: store.VersionRow): void {
+    const report = testReport(row, compiledOrThrow(row));
+    const failures = report.results.filter((r) => !r.passed);
+    if (failures.length > 0)
+      throw PolicyProblems.testsFailed.create(
+        `${failures.length} of ${report.results.length} test case(s) of version ${row.version} fail: ${failures
+          .map((r) => r.name)
+          .join(', ')}`,
+        { failures },
+      );
+  }
+
   return {
     /**
      * Creates a policy with its first version as a draft.
@@ -598,8 +630,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       version: number,
       reason: string,
     ): Promise<PolicyVersion> {
-      const v = await db.withTenant(tenantId, async (trx) => {
-        await requirePolicy(trx, policyId);
+      return changeVersion(tenantId, policyId, false, async (trx) => {
         const row = await requireVersion(trx, policyId, version);
         if (row.state !== 'draft')
           throw PolicyProblems.invalidTransition.create(
@@ -620,10 +651,8 @@ export function createPolicyService(deps: PolicyServiceDeps) {
             proposed_at: new Date(deps.clock.now()),
           },
         );
-        return fullVersion(trx, tenantId, moved);
+        return moved;
       });
-      committed(tenantId, false);
-      return v;
     },
 
     /** proposed → active; the previous active version becomes superseded. Tests must pass. */
@@ -634,8 +663,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       version: number,
       body: EnforceBody,
     ): Promise<PolicyVersion> {
-      const v = await db.withTenant(tenantId, async (trx) => {
-        await requirePolicy(trx, policyId);
+      return changeVersion(tenantId, policyId, true, async (trx) => {
         // The head lock serialises every change of the tenant's active version.
         const head = await store.lockHead(trx, tenantId);
         const row = await requireVersion(trx, policyId, version);
@@ -657,15 +685,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
             `the active version is ${head.active_version_id ?? 'none'}, not ${body.expected_active_version_id ?? 'none'}`,
             { field: 'body.expected_active_version_id' },
           );
-        const report = testReport(row, compiledOrThrow(row));
-        if (report.failed > 0)
-          throw PolicyProblems.testsFailed.create(
-            `${report.failed} of ${report.results.length} test case(s) fail: ${report.results
-              .filter((r) => !r.passed)
-              .map((r) => r.name)
-              .join(', ')}`,
-            { failures: report.results.filter((r) => !r.passed) },
-          );
+        requireTestsPass(row);
         const moved = await activate(
           trx,
           tenantId,
@@ -676,10 +696,8 @@ export function createPolicyService(deps: PolicyServiceDeps) {
           body.reason,
           'policy.version.enforced',
         );
-        return fullVersion(trx, tenantId, moved);
+        return moved;
       });
-      committed(tenantId, true);
-      return v;
     },
 
     /** draft | proposed | active → revoked. Revoking the active version leaves the tenant on default deny. */
@@ -690,8 +708,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       version: number,
       reason: string,
     ): Promise<PolicyVersion> {
-      const v = await db.withTenant(tenantId, async (trx) => {
-        await requirePolicy(trx, policyId);
+      return changeVersion(tenantId, policyId, true, async (trx) => {
         const head = await store.lockHead(trx, tenantId);
         const row = await requireVersion(trx, policyId, version);
         if (!['draft', 'proposed', 'active'].includes(row.state))
@@ -714,10 +731,8 @@ export function createPolicyService(deps: PolicyServiceDeps) {
         if (head.active_version_id === row.id) set.active_version_id = null;
         if (head.shadow_version_id === row.id) set.shadow_version_id = null;
         if (Object.keys(set).length > 0) await store.updateHead(trx, tenantId, set);
-        return fullVersion(trx, tenantId, moved);
+        return moved;
       });
-      committed(tenantId, true);
-      return v;
     },
 
     /**
@@ -730,8 +745,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       policyId: string,
       body: { reason: string; to_version?: number | undefined },
     ): Promise<PolicyVersion> {
-      const v = await db.withTenant(tenantId, async (trx) => {
-        await requirePolicy(trx, policyId);
+      return changeVersion(tenantId, policyId, true, async (trx) => {
         const head = await store.lockHead(trx, tenantId);
         let target: store.VersionRow | undefined;
         if (body.to_version !== undefined) {
@@ -749,14 +763,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
           if (!target)
             throw PolicyProblems.nothingToRollBack.create('no version of this policy was active before');
         }
-        const report = testReport(target, compiledOrThrow(target));
-        if (report.failed > 0)
-          throw PolicyProblems.testsFailed.create(
-            `${report.failed} test case(s) of version ${target.version} fail`,
-            {
-              failures: report.results.filter((r) => !r.passed),
-            },
-          );
+        requireTestsPass(target);
         const moved = await activate(
           trx,
           tenantId,
@@ -767,10 +774,8 @@ export function createPolicyService(deps: PolicyServiceDeps) {
           body.reason,
           'policy.version.rolled_back',
         );
-        return fullVersion(trx, tenantId, moved);
+        return moved;
       });
-      committed(tenantId, true);
-      return v;
     },
 
     /** Starts or stops evaluating a proposed version beside the active one on live traffic. */
@@ -781,8 +786,7 @@ export function createPolicyService(deps: PolicyServiceDeps) {
       version: number,
       body: { enabled: boolean; reason: string },
     ): Promise<PolicyVersion> {
-      const v = await db.withTenant(tenantId, async (trx) => {
-        await requirePolicy(trx, policyId);
+      return changeVersion(tenantId, policyId, true, async (trx) => {
         const head = await store.lockHead(trx, tenantId);
         const row = await requireVersion(trx, policyId, version);
         if (body.enabled) {
@@ -813,10 +817,8 @@ export function createPolicyService(deps: PolicyServiceDeps) {
           outcome: 'success',
           metadata: { policy_id: policyId, version, reason: body.reason, replaced: head.shadow_version_id },
         });
-        return fullVersion(trx, tenantId, row);
+        return row;
       });
-      committed(tenantId, true);
-      return v;
     },
 
     /** Runs a version's test cases (and any extra ones given); a draft's expressions are checked here too. */
