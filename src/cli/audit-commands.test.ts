@@ -82,39 +82,24 @@ for (const driver of drivers()) {
         const keyFile = join(dir, 'audit-key.pem');
         writeFileSync(keyFile, key.json.public_key_pem as string);
 
+        // The credential and tenant every call to the running node carries.
+        const remote = ['--token', ADMIN_TOKEN, '--tenant', tenantId];
+        const exportTo = (out: string, ...more: string[]) =>
+          warden(['audit', 'export', '--url', url, ...remote, ...more, '--out', out, '--json']);
+
         // Straight from the server URL (the export is fetched, the checks run here).
-        const live = await warden([
-          'audit',
-          'verify',
-          url,
-          '--token',
-          ADMIN_TOKEN,
-          '--tenant',
-          tenantId,
-          '--key',
-          keyFile,
-        ]);
+        const live = await warden(['audit', 'verify', url, ...remote, '--key', keyFile]);
         expect(live.code, live.stderr).toBe(0);
         expect(live.stdout).toMatch(/^ok: log .* every root recomputed from the leaves/);
 
         const file = join(dir, 'evidence.json');
-        const exported = await warden([
-          'audit',
-          'export',
-          '--url',
-          url,
-          '--token',
-          ADMIN_TOKEN,
-          '--tenant',
-          tenantId,
+        const exported = await exportTo(
+          file,
           '--from',
           '2000-01-01T00:00:00Z',
           '--to',
           '2100-01-01T00:00:00Z',
-          '--out',
-          file,
-          '--json',
-        ]);
+        );
         expect(exported.code, exported.stderr).toBe(0);
         const summary = JSON.parse(exported.stdout);
         expect(summary).toMatchObject({ file, tenant_id: tenantId, tree_size: summary.records });
@@ -123,21 +108,7 @@ for (const driver of drivers()) {
 
         // A range longer than one request: written as an evidence stream of parts.
         const streamFile = join(dir, 'evidence.jsonl');
-        const streamed = await warden([
-          'audit',
-          'export',
-          '--url',
-          url,
-          '--token',
-          ADMIN_TOKEN,
-          '--tenant',
-          tenantId,
-          '--part-size',
-          '5',
-          '--out',
-          streamFile,
-          '--json',
-        ]);
+        const streamed = await exportTo(streamFile, '--part-size', '5');
         expect(streamed.code, streamed.stderr).toBe(0);
         const streamSummary = JSON.parse(streamed.stdout);
         expect(streamSummary.parts).toBe(Math.ceil(streamSummary.records / 5));
@@ -147,10 +118,7 @@ for (const driver of drivers()) {
           'audit',
           'verify',
           url,
-          '--token',
-          ADMIN_TOKEN,
-          '--tenant',
-          tenantId,
+          ...remote,
           '--key',
           keyFile,
           '--part-size',
