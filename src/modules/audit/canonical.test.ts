@@ -210,6 +210,30 @@ describe('against the canonicalize package', () => {
     );
   });
 
+  it('orders integer-like keys and a "__proto__" key by code units, not as objects enumerate them', () => {
+    // Objects list "10" and "2" first and in numeric order; JCS wants "10" < "2" < "a".
+    const numeric = { b: 1, 10: 2, 2: 3, a: 4 };
+    expect(canonicalJson(numeric)).toBe('{"10":2,"2":3,"a":4,"b":1}');
+    const proto = JSON.parse('{"z":1,"__proto__":{"x":[1]},"a":2}');
+    expect(canonicalJson(proto)).toBe('{"__proto__":{"x":[1]},"a":2,"z":1}');
+    for (const v of [numeric, proto, { n: [numeric, { k: proto }] }])
+      expect(canonicalJson(v)).toBe(canonicalize(v));
+    const digits = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.integer(),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.stringMatching(/^[0-9a-c_]{1,3}$/), tie('value'), { maxKeys: 6 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(digits, (value) => {
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('gives the same text for random JSON values', () => {
     fc.assert(
       fc.property(json, (value) => {

@@ -199,7 +199,134 @@ class Serializer {
  * canonicalJson({ b: [1e21, 0.1], a: 'é' }); // '{"a":"é","b":[1e+21,0.1]}'
  */
 export function canonicalJson(value: unknown): string {
-  return new Serializer().value(value, 0);
+  try {
+    try {
+      return JSON.stringify(sortedCopy(value, 0));
+    } catch (err) {
+      if (err !== UNORDERED) throw err;
+      return lean(value, 0);
+    }
+  } catch (err) {
+    if (err !== REFUSED) throw err;
+    // The checked walk finds the same problem again, with where it is, and throws it.
+    return new Serializer().value(value, 0);
+  }
+}
+
+/** Thrown by the fast walks at anything JCS cannot represent; the checked walk then says why. */
+const REFUSED = Symbol('refused');
+/** Thrown by `sortedCopy` at a key whose place JSON.stringify would not keep (see there). */
+const UNORDERED = Symbol('unordered');
+
+/** Sorts keys by UTF-16 code units in place: insertion sort, ~1 µs less than Array#sort for the
+ * handful of keys an audit object has, and nothing to do when they already come sorted. */
+function sortKeys(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (keys[i - 1]! <= k) continue;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+/**
+ * The common case, fastest: a copy of the value with every object's members inserted in JCS order,
+ * checked as it is made, then one native JSON.stringify (whose string and number output is JCS's).
+ * For a typical decision record 3.5 µs against 6.5 µs building the text member by member
+ * (measured on one ~1 KB record). JavaScript objects enumerate integer-like keys ("7", "10")
+ * first and in numeric order whatever their insertion order, and a `__proto__` key assigned to a
+ * plain object sets its prototype: a value holding either is serialized by `lean` instead.
+ */
+function sortedCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!value.isWellFormed()) throw REFUSED;
+      return value;
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw REFUSED;
+      return value;
+    case 'object':
+      break;
+    default:
+      throw REFUSED;
+  }
+  if (value === null) return null;
+  if (depth >= MAX_DEPTH) throw REFUSED;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return sortedCopy(toJSON.call(value), depth + 1);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw REFUSED;
+      out[i] = sortedCopy(value[i], depth + 1);
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw REFUSED;
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of sortKeys(Object.keys(record))) {
+    const child = record[key];
+    if (child === undefined) continue;
+    if (!key.isWellFormed()) throw REFUSED;
+    const c = key.charCodeAt(0);
+    if ((c >= 48 && c <= 57) || key === '__proto__') throw UNORDERED;
+    out[key] = sortedCopy(child, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * The same output as Serializer.value without its bookkeeping for error messages (a path stack per
+ * member, an ancestor set per object), for values `sortedCopy` cannot order. A cycle has no set to
+ * catch it here: it runs into MAX_DEPTH and the checked walk names it.
+ */
+function lean(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      if (!value.isWellFormed()) throw REFUSED;
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw REFUSED;
+      return JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      throw REFUSED;
+  }
+  if (value === null) return 'null';
+  if (depth >= MAX_DEPTH) throw REFUSED;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return lean(toJSON.call(value), depth + 1);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw REFUSED;
+      out += (i === 0 ? '' : ',') + lean(value[i], depth + 1);
+    }
+    return `${out}]`;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw REFUSED;
+  const record = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of sortKeys(Object.keys(record))) {
+    const child = record[key];
+    if (child === undefined) continue;
+    if (!key.isWellFormed()) throw REFUSED;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${lean(child, depth + 1)}`;
+  }
+  return `${out}}`;
 }
 
 /**
