@@ -4,7 +4,7 @@
  * A record that hashes to bytes no verifier can reproduce would break the log's promise, so
  * anything JCS cannot represent (a function, undefined in an array, a sparse array, a lone
  * surrogate, NaN, a Map…) is refused with its path rather than serialized loosely. The serializer
- * is written here (see Serializer) and tested against the RFC 8785 vectors and, on random JSON,
+ * is written here (see Checker and sortedCopy) and tested against the RFC 8785 vectors and, on random JSON,
  * against the `canonicalize` package.
  */
 
@@ -40,15 +40,16 @@ function pathOf(stack: readonly (string | number)[]): string {
 }
 
 /**
- * One walk that checks and serializes. Hand-written rather than the `canonicalize` package plus a
- * separate check walk: every audit record is serialized on the hot path, and two walks (and a
- * path string per property) cost twice. `canonicalize` stays the reference it is tested against
- * (canonical.test.ts: the RFC 8785 vectors and a property test comparing the two on random JSON).
+ * The checked walk: every refusal, with the path where it is, and an upper bound of the canonical
+ * text's UTF-8 length, without building the text. The serializers below (hand-written rather than
+ * the `canonicalize` package: every audit record is serialized on the hot path) only signal that
+ * they refused; this walk then says what and where. `canonicalize` stays the reference they are
+ * tested against (canonical.test.ts: the RFC 8785 vectors and random JSON).
  *
  * JCS (RFC 8785 §3.2) is ES2015+ JSON.stringify for strings and numbers, object members sorted by
- * UTF-16 code units (what Array.prototype.sort does by default), and no whitespace.
+ * UTF-16 code units, and no whitespace.
  */
-class Serializer {
+class Checker {
   private readonly stack: (string | number)[] = [];
   private readonly ancestors = new Set<object>();
 
@@ -56,16 +57,10 @@ class Serializer {
     throw new CanonicalJsonError(pathOf(this.stack), problem);
   }
 
-  string(s: string): string {
-    // I-JSON (RFC 7493 §2.1, required by RFC 8785 §3.1) forbids unpaired surrogates.
-    if (!s.isWellFormed())
-      this.fail('string holds an unpaired UTF-16 surrogate, which I-JSON does not allow');
-    return JSON.stringify(s);
-  }
-
   /**
-   * The same walk and the same refusals as `value`, building no text: an upper bound of the UTF-8
-   * length (a UTF-16 unit is at most 6 bytes once escaped, `\u001f`; a number at most 25).
+   * Refuses what JCS cannot represent (I-JSON, RFC 7493 §2.1, required by RFC 8785 §3.1, also
+   * forbids unpaired surrogates); otherwise an upper bound of the UTF-8 length (a UTF-16 unit is at
+   * most 6 bytes once escaped, `\u001f`; a number at most 25).
    */
   bound(value: unknown, depth: number): number {
     switch (typeof value) {
@@ -122,67 +117,6 @@ class Serializer {
     this.ancestors.delete(object);
     return size;
   }
-
-  value(value: unknown, depth: number): string {
-    switch (typeof value) {
-      case 'string':
-        return this.string(value);
-      case 'boolean':
-        return value ? 'true' : 'false';
-      case 'number':
-        if (!Number.isFinite(value)) this.fail(`${value} is not a JSON number (only finite numbers are)`);
-        return JSON.stringify(value);
-      case 'bigint':
-        return this.fail('BigInt is not a JSON number; convert it to a string or a safe integer');
-      case 'undefined':
-        return this.fail('undefined is not a JSON value; use null or leave the property out');
-      case 'function':
-      case 'symbol':
-        return this.fail(`a ${typeof value} is not a JSON value`);
-    }
-    if (value === null) return 'null';
-    const object = value as object;
-    if (depth >= MAX_DEPTH) this.fail(`nested deeper than ${MAX_DEPTH} levels`);
-    if (this.ancestors.has(object)) this.fail('the value contains a cycle');
-    this.ancestors.add(object);
-    let out: string;
-    const toJSON = (object as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function') {
-      // Dates and similar: JCS (like JSON.stringify) serializes what toJSON returns.
-      out = this.value(toJSON.call(object), depth + 1);
-    } else if (Array.isArray(object)) {
-      out = '[';
-      for (let i = 0; i < object.length; i++) {
-        this.stack.push(i);
-        if (!(i in object)) this.fail('arrays must not have holes');
-        out += (i === 0 ? '' : ',') + this.value(object[i], depth + 1);
-        this.stack.pop();
-      }
-      out += ']';
-    } else {
-      const proto = Object.getPrototypeOf(object);
-      if (proto !== Object.prototype && proto !== null) {
-        // Map, Set, class instances…: JSON.stringify would quietly drop their contents.
-        this.fail(`a ${describe(object)} is not a plain object; convert it first`);
-      }
-      const record = object as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      out = '{';
-      let first = true;
-      for (const key of keys) {
-        const child = record[key];
-        // An undefined property is left out, as JSON.stringify does; optional fields stay optional.
-        if (child === undefined) continue;
-        this.stack.push(key);
-        out += `${first ? '' : ','}${this.string(key)}:${this.value(child, depth + 1)}`;
-        this.stack.pop();
-        first = false;
-      }
-      out += '}';
-    }
-    this.ancestors.delete(object);
-    return out;
-  }
 }
 
 /**
@@ -209,7 +143,8 @@ export function canonicalJson(value: unknown): string {
   } catch (err) {
     if (err !== REFUSED) throw err;
     // The checked walk finds the same problem again, with where it is, and throws it.
-    return new Serializer().value(value, 0);
+    new Checker().bound(value, 0);
+    throw new CanonicalJsonError('$', 'the value cannot be represented in canonical JSON');
   }
 }
 
@@ -285,9 +220,9 @@ function sortedCopy(value: unknown, depth: number): unknown {
 }
 
 /**
- * The same output as Serializer.value without its bookkeeping for error messages (a path stack per
- * member, an ancestor set per object), for values `sortedCopy` cannot order. A cycle has no set to
- * catch it here: it runs into MAX_DEPTH and the checked walk names it.
+ * Member by member, for values `sortedCopy` cannot order: no bookkeeping for error messages (a
+ * path stack per member, an ancestor set per object), which the checked walk keeps. A cycle has no
+ * set to catch it here: it runs into MAX_DEPTH and the checked walk names it.
  */
 function lean(value: unknown, depth: number): string {
   switch (typeof value) {
@@ -330,12 +265,6 @@ function lean(value: unknown, depth: number): string {
 }
 
 /**
- * The UTF-8 bytes of `canonicalJson(value)`: what the audit log hashes and signs.
- *
- * @example
- * leafHash(canonicalBytes(redactedRecord));
- */
-/**
  * An upper bound of the UTF-8 length of `canonicalJson(value)`, refusing the same values (it walks
  * members in insertion order, so with several problems it may name another one first), without
  * building the text: size limits on the hot path (a record's metadata) are decided by this and
@@ -345,9 +274,15 @@ function lean(value: unknown, depth: number): string {
  * if (canonicalSizeBound(metadata) > LIMIT && Buffer.byteLength(canonicalJson(metadata)) > LIMIT) refuse();
  */
 export function canonicalSizeBound(value: unknown): number {
-  return new Serializer().bound(value, 0);
+  return new Checker().bound(value, 0);
 }
 
+/**
+ * The UTF-8 bytes of `canonicalJson(value)`: what the audit log hashes and signs.
+ *
+ * @example
+ * leafHash(canonicalBytes(redactedRecord));
+ */
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
