@@ -100,10 +100,13 @@ async function copyPage(opts: RemoteOpts, path: string, fd: number): Promise<Evi
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // Compact JSON holds no raw line break; one would split the part across lines.
     if (bytes.includes(0x0a)) throw new CliError('the server sent a page with a line break', EXIT.failed);
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    tail = Buffer.concat([tail, bytes]).subarray(-TAIL_BYTES);
+    writeAll(fd, bytes);
+    tail =
+      bytes.length >= TAIL_BYTES
+        ? Buffer.from(bytes.subarray(-TAIL_BYTES))
+        : Buffer.concat([tail, bytes]).subarray(-TAIL_BYTES);
   }
-  writeSync(fd, '\n');
+  writeAll(fd, '\n');
   const manifest = manifestOf(tail.toString('utf8'));
   if (!manifest) throw new CliError('the server sent a page whose manifest could not be read', EXIT.failed);
   return manifest;
@@ -136,8 +139,8 @@ function ordered(p: EvidencePackage): EvidencePackage {
 }
 
 /** Writes to a file descriptor (a file, or standard output), all of it. */
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
+function writeAll(fd: number, data: string | Buffer): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
 }
 

@@ -127,6 +127,24 @@ function decodeCursor(cursor: string): number {
   return n;
 }
 
+/**
+ * A stored row as an evidence package holds it: its exact leaf bytes, the leaf hash the log holds
+ * for it and its inclusion proof in the tree of `size` leaves (both null without `hashes`, or when
+ * the log lacks a hash they need).
+ */
+function evidenceRecord(r: RecordRow, size: number, hashes?: Map<string, Buffer>): EvidenceRecord {
+  return {
+    leaf_index: r.leaf_index,
+    record_id: r.record_id,
+    status: r.canonical ? 'active' : 'expired',
+    canonical: r.canonical ? r.canonical.toString('base64') : null,
+    leaf_hash: hashes?.get(`0/${r.leaf_index}`)?.toString('base64') ?? null,
+    audit_path: hashes
+      ? orNull(() => inclusionProofFromHashes(r.leaf_index, size, hashes).map((h) => h.toString('base64')))
+      : null,
+  };
+}
+
 /** Where the next page of a paged export starts: the pinned head, the next leaf, the range's end. */
 interface ExportCursor {
   t: number;
@@ -504,19 +522,7 @@ export function createAuditService(deps: AuditServiceDeps) {
         }
         return { rows, hashes: await store.getNodes(trx, tenantId, keys) };
       });
-      const records = rows.map(
-        (r): EvidenceRecord => ({
-          leaf_index: r.leaf_index,
-          record_id: r.record_id,
-          status: r.canonical ? 'active' : 'expired',
-          canonical: r.canonical ? r.canonical.toString('base64') : null,
-          leaf_hash: hashes.get(`0/${r.leaf_index}`)?.toString('base64') ?? null,
-          audit_path: orNull(() =>
-            inclusionProofFromHashes(r.leaf_index, size, hashes).map((h) => h.toString('base64')),
-          ),
-        }),
-      );
-      yield { records, rows };
+      yield { records: rows.map((r) => evidenceRecord(r, size, hashes)), rows };
       await setImmediate();
     }
     if (plan.latest && plan.partEnd === size) {
@@ -526,18 +532,8 @@ export function createAuditService(deps: AuditServiceDeps) {
         const now = (await store.latestHead(trx, tenantId))!;
         return store.recordsFrom(trx, tenantId, now.tree_size, 1000);
       });
-      if (beyond.length > 0)
-        yield {
-          rows: beyond,
-          records: beyond.map((r) => ({
-            leaf_index: r.leaf_index,
-            record_id: r.record_id,
-            status: r.canonical ? 'active' : 'expired',
-            canonical: r.canonical ? r.canonical.toString('base64') : null,
-            leaf_hash: null,
-            audit_path: null,
-          })),
-        };
+      // Past every signed head: no logged leaf hash, no proof.
+      if (beyond.length > 0) yield { rows: beyond, records: beyond.map((r) => evidenceRecord(r, size)) };
     }
   }
 

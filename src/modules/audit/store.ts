@@ -586,21 +586,8 @@ export async function approvalStats(
       percentile_cont(0.9) within group (order by took) as decision_p90,
       max(took) as decision_max
     from o`.execute(ex);
-  const r = res.rows[0]!;
-  const num = (v: string | number | null) => (v === null ? null : Number(v));
-  return {
-    requested: Number(r.requested),
-    approved: Number(r.approved),
-    rejected: Number(r.rejected),
-    expired: Number(r.expired),
-    cancelled: Number(r.cancelled),
-    escalated: Number(r.escalated),
-    open: Number(r.open),
-    with_sla: Number(r.with_sla),
-    sla_met: Number(r.sla_met),
-    sla_breached: Number(r.sla_breached),
-    decision_p50: num(r.decision_p50),
-    decision_p90: num(r.decision_p90),
-    decision_max: num(r.decision_max),
-  };
+  // Counts come back as numbers, percentiles as numbers or null (none decided); pg may send text.
+  return Object.fromEntries(
+    Object.entries(res.rows[0]!).map(([k, v]) => [k, v === null ? null : Number(v)]),
+  ) as unknown as ApprovalStatsRow;
 }
