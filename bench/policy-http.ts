@@ -4,6 +4,12 @@
  *   (a) Warden, API key evaluating for a named agent with its delegation token → decisions/s, p99
  *   (b) Warden, RFC 9421-signed agent requests, against a bare node:http server doing the same
  *       signature, nonce, token check and evaluation in process → decisions/s, p99, ratio
+ *   (c) the floor of (a) on this machine: a bare node:http server checking the same API key, token
+ *       and policy and appending the same durable audit record per decision through the audit
+ *       module on the same database (`bare-audit`), and the same without the record (`bare-key`):
+ *       what any server doing the mandated work reaches here, and what the audit record costs
+ * Every server runs the compiled program (bench/servers/built.mjs; bench/run.ts builds it), and the
+ * CPU time each server used per decision is read from /proc (the server process and its threads).
  * Signed requests are signed per request (fresh nonce and `created`) in autocannon's setupRequest,
  * identically for both signed targets, so the generator's signing cost weighs on both alike.
  *
@@ -13,6 +19,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import autocannon, { type Request } from 'autocannon';
 import { createNonce, signRequest } from '../src/modules/identity/http-signature.js';
@@ -36,11 +43,17 @@ interface Ready {
   apiKey?: string;
 }
 
-async function startServer(mode: 'warden' | 'bare'): Promise<{ ready: Ready; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/policy-server.ts', mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, AGENT_KEY, ...(postgresUrl ? { BENCH_POSTGRES_URL: postgresUrl } : {}) },
-  });
+type Mode = 'warden' | 'bare' | 'bare-key' | 'bare-audit';
+
+async function startServer(mode: Mode): Promise<{ ready: Ready; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', './bench/servers/built.mjs', 'bench/servers/policy-server.ts', mode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, AGENT_KEY, ...(postgresUrl ? { BENCH_POSTGRES_URL: postgresUrl } : {}) },
+    },
+  );
   const ready = await new Promise<Ready>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -59,9 +72,21 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-type Result = { rps: number; p50: number; p99: number };
+type Result = { rps: number; p50: number; p99: number; cpuUs: number };
 
-async function load(ready: Ready, auth: 'api-key' | 'signed', connections: number): Promise<Result> {
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+async function load(
+  server: { ready: Ready; child: ChildProcess },
+  auth: 'api-key' | 'signed',
+  connections: number,
+): Promise<Result> {
+  const { ready } = server;
   const url = `http://127.0.0.1:${ready.port}${PATH}`;
   const payload = {
     action: 'sandbox.create',
@@ -96,19 +121,22 @@ async function load(ready: Ready, auth: 'api-key' | 'signed', connections: numbe
         };
   const opts = { url, connections, pipelining: 1, requests: [request] };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, caches, token and agent lookups
+  const cpu0 = cpuSeconds(server.child.pid!);
   const r = await autocannon({ ...opts, duration: seconds });
+  const cpuUs = ((cpuSeconds(server.child.pid!) - cpu0) / r.requests.total) * 1e6;
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)
     throw new Error(`bad responses: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUs };
 }
 
 /**
  * Past the knee: far more connections than the node can serve. Admission control should answer
  * the excess with 503 + Retry-After quickly (bounded p99) and the node must stay up.
  */
-async function overload(ready: Ready, connections: number) {
+async function overload(server: { ready: Ready; child: ChildProcess }, connections: number) {
+  const { ready } = server;
   const url = `http://127.0.0.1:${ready.port}${PATH}`;
-  await load(ready, 'api-key', 8); // warm-up below the knee: JIT and caches, as in the runs above
+  await load(server, 'api-key', 8); // warm-up below the knee: JIT and caches, as in the runs above
   const r = await autocannon({
     url,
     connections,
@@ -152,39 +180,60 @@ const load1 = loadavg()
   .map((x) => x.toFixed(2))
   .join(' ');
 const rows: string[] = [];
+const cpuRows: string[] = [];
+/** One server alone, one run against it, then stopped. */
+async function alone(mode: Mode, auth: 'api-key' | 'signed', c: number): Promise<Result> {
+  const server = await startServer(mode);
+  try {
+    return await load(server, auth, c);
+  } finally {
+    await stop(server.child);
+  }
+}
+const pct = (a: Result, b: Result) => `${((a.rps / b.rps) * 100).toFixed(0)} %`;
 for (const c of [8, 32]) {
-  const bare = await startServer('bare');
-  const b = await load(bare.ready, 'signed', c).finally(() => stop(bare.child));
+  const bare = await alone('bare', 'signed', c);
+  const bareKey = await alone('bare-key', 'api-key', c);
+  const floor = await alone('bare-audit', 'api-key', c);
   // One fresh node for both Warden runs at this concurrency (a fresh temp data dir each time).
   const warden = await startServer('warden');
   let k: Result;
   let s: Result;
   try {
-    k = await load(warden.ready, 'api-key', c);
-    s = await load(warden.ready, 'signed', c);
+    k = await load(warden, 'api-key', c);
+    s = await load(warden, 'signed', c);
   } finally {
     await stop(warden.child);
   }
   rows.push(
-    `| ${c} | ${Math.round(k.rps)} | ${k.p50} | ${k.p99} | ${Math.round(s.rps)} | ${s.p99} | ${Math.round(b.rps)} | ${b.p99} | ${((s.rps / b.rps) * 100).toFixed(0)} % |`,
+    `| ${c} | ${Math.round(k.rps)} (${k.p50} / ${k.p99}) | ${Math.round(floor.rps)} (${floor.p50} / ${floor.p99}) | ${pct(k, floor)} | ${Math.round(bareKey.rps)} (${bareKey.p99}) | ${Math.round(s.rps)} (${s.p99}) | ${Math.round(bare.rps)} (${bare.p99}) | ${pct(s, bare)} |`,
+  );
+  cpuRows.push(
+    `| ${c} | ${k.cpuUs.toFixed(0)} | ${floor.cpuUs.toFixed(0)} | ${bareKey.cpuUs.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${bare.cpuUs.toFixed(0)} |`,
   );
 }
 console.log(
-  `\nPOST ${PATH}, Warden on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+  `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );
 console.log(
-  '| concurrency | API key decisions/s | API key p50 ms | API key p99 ms | signed decisions/s | signed p99 ms | bare signed decisions/s | bare p99 ms | signed / bare |',
+  '| concurrency | Warden, API key: decisions/s (p50 / p99 ms) | floor: bare + audit record (p50 / p99 ms) | Warden / floor | bare, no audit record (p99 ms) | Warden, signed (p99 ms) | bare signed, no audit (p99 ms) | signed / bare |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+console.log('\nServer CPU per decision, µs (process and all its threads, from /proc):');
+console.log(
+  '| concurrency | Warden, API key | floor: bare + audit | bare, no audit | Warden, signed | bare signed |',
+);
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of cpuRows) console.log(r);
 
 // Past the knee, on a fresh node: 512 connections of API-key decisions.
 const OVERLOAD = 512;
 const node = await startServer('warden');
 try {
-  const o = await overload(node.ready, OVERLOAD);
+  const o = await overload(node, OVERLOAD);
   console.log(
     `\nPast the knee: ${OVERLOAD} connections, API key, ${seconds}s — 200/s ${Math.round(o.ok)}, 503/s ${Math.round(o.shed)}, other statuses ${o.others}, socket errors ${o.errors}, timeouts ${o.timeouts}, p50 ${o.p50} ms, p99 ${o.p99} ms, /health/live afterwards ${o.live}, node ${node.child.exitCode === null ? 'still running' : `exited ${node.child.exitCode}`}`,
   );

@@ -16,6 +16,9 @@ if (!name || name === '--help' || !existsSync(new URL(`./${name}.ts`, import.met
   );
   process.exit(name && name !== '--help' ? 2 : 0);
 }
+// The servers the benchmarks start run the compiled program (bench/servers/built.mjs): build it.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const res = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...args], {
   stdio: 'inherit',
 });

@@ -8,10 +8,25 @@
  *           signature with nonce and Content-Digest (identity/http-signature.ts), the delegation token
  *           through the token cache (authz/token-cache.ts), and the same default policy evaluated
  *           (policy/engine.ts), replying with a decision — no database, no log, no audit
+ *   bare-key  the same with a bearer API key (SHA-256, constant-time compare) instead of a signature
+ *   bare-audit  the floor of the API-key path: node:http checking a bearer key (SHA-256, constant-time
+ *           compare), the delegation token (token cache, presented for the agent), the same default
+ *           policy, and the decision's audit record — the same `decision.made` record Warden writes,
+ *           facts included — appended through the audit module's batched writer on the same
+ *           database (BENCH_POSTGRES_URL, a scratch database; PGlite otherwise). No Fastify, no
+ *           request log, no rate limit, no admission control.
  * The agent's Ed25519 private key comes in AGENT_KEY (PKCS#8 DER, base64), so the load generator
  * signs as the agent both servers know. Prints `ready {json}` with the port and credentials.
  */
-import { createPrivateKey, createPublicKey, randomBytes, randomUUID, sign } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  randomUUID,
+  sign,
+  timingSafeEqual,
+} from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +34,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
+import { MIGRATION_SOURCES } from '../../src/module-list.js';
+import { createAuditModule } from '../../src/modules/audit/index.js';
 import { mintToken } from '../../src/modules/authz/delegation-token.js';
 import { createTokenCache } from '../../src/modules/authz/token-cache.js';
 import { agentIdFor, registrationMessage } from '../../src/modules/identity/agent-keys.js';
@@ -26,12 +43,16 @@ import { verifyRequest } from '../../src/modules/identity/http-signature.js';
 import { createActivation, createCelEnvironment } from '../../src/modules/policy/cel/compile.js';
 import { DEFAULT_POLICY } from '../../src/modules/policy/default-policy.js';
 import { compileRules, decide, factsFromInput } from '../../src/modules/policy/engine.js';
+import { auditPayload } from '../../src/modules/policy/events.js';
 import { computeRisk } from '../../src/modules/policy/risk.js';
 import type { DecisionInput } from '../../src/modules/policy/types.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { MemoryCounters } from '../../src/platform/counters/index.js';
+import { openDatabase } from '../../src/platform/db/database.js';
+import { migrate } from '../../src/platform/db/migrate.js';
 import { newId } from '../../src/platform/ids.js';
+import { parseMasterKeys, SecretsStore } from '../../src/platform/secrets.js';
 import { buildWarden } from '../../src/server.js';
 
 const mode = process.argv[2];
@@ -50,30 +71,34 @@ for (const s of ['SIGINT', 'SIGTERM'] as const)
     Promise.resolve(cleanup()).finally(() => process.exit(0));
   });
 
+/** BENCH_POSTGRES_URL: a scratch database on that server (dropped by the returned function). */
+async function scratchDatabase(): Promise<{ databaseUrl?: string; dropDatabase: () => Promise<void> }> {
+  const pgAdmin = process.env.BENCH_POSTGRES_URL;
+  if (!pgAdmin) return { dropDatabase: async () => {} };
+  const name = `warden_bench_${randomBytes(5).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const c = new pg.Client({ connectionString: pgAdmin });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const u = new URL(pgAdmin);
+  u.pathname = `/${name}`;
+  return {
+    databaseUrl: u.toString(),
+    dropDatabase: () => admin(`drop database if exists ${name} with (force)`),
+  };
+}
+
 if (mode === 'warden') {
   const dataDir = mkdtempSync(join(tmpdir(), 'warden-bench-policy-'));
   const ADMIN = `wdn_op_bench_${randomBytes(12).toString('hex')}`;
   // BENCH_POSTGRES_URL: the node on PostgreSQL, in a scratch database created here and dropped at exit.
-  const pgAdmin = process.env.BENCH_POSTGRES_URL;
-  let databaseUrl: string | undefined;
-  let dropDatabase = async () => {};
-  if (pgAdmin) {
-    const name = `warden_bench_${randomBytes(5).toString('hex')}`;
-    const admin = async (statement: string) => {
-      const c = new pg.Client({ connectionString: pgAdmin });
-      await c.connect();
-      try {
-        await c.query(statement);
-      } finally {
-        await c.end();
-      }
-    };
-    await admin(`create database ${name}`);
-    const u = new URL(pgAdmin);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    dropDatabase = () => admin(`drop database if exists ${name} with (force)`);
-  }
+  const { databaseUrl, dropDatabase } = await scratchDatabase();
   const node = await buildWarden(
     {
       // Only this setting is taken from the environment (the benchmark compares it).
@@ -85,6 +110,7 @@ if (mode === 'warden') {
       port: 0,
       dataDir,
       databaseUrl,
+      redisUrl: process.env.BENCH_REDIS_URL || undefined,
       adminToken: ADMIN,
       masterKey: `k1:${randomBytes(32).toString('base64')}`,
       // The per-principal token bucket stays on the path, sized so it never refuses here.
@@ -150,7 +176,9 @@ if (mode === 'warden') {
   process.stdout.write(
     `ready ${JSON.stringify({ port: Number(new URL(url).port), apiKey: key.key, agentId: agent.id, token })}\n`,
   );
-} else if (mode === 'bare') {
+} else if (mode === 'bare' || mode === 'bare-key' || mode === 'bare-audit') {
+  const withAudit = mode === 'bare-audit';
+  const byApiKey = mode !== 'bare';
   const agentId = agentIdFor(Buffer.from(publicKeyText, 'base64url'));
   const tenantId = randomUUID();
   const rootKey = randomBytes(32);
@@ -164,6 +192,8 @@ if (mode === 'warden') {
     notAfter: Math.floor(Date.now() / 1000) + 3600,
     maxDepth: 0,
   });
+  const apiKey = `wdn_bench_${randomBytes(24).toString('base64url')}`;
+  const apiKeyHash = createHash('sha256').update(apiKey).digest();
   const tokens = createTokenCache({ maxEntries: 10_000 });
   const nonces = new MemoryCounters({ clock: systemClock });
   const compiled = compileRules(createCelEnvironment(), DEFAULT_POLICY.rules);
@@ -172,6 +202,61 @@ if (mode === 'warden') {
   // A fresh agent, as identity reports it.
   const facts = { id: agentId, tier: 'standard', trust_level: 'untrusted', metadata: {} };
   const verification = { key: publicKey, alg: 'ed25519' as const };
+  let audit: ReturnType<typeof createAuditModule> | undefined;
+  if (withAudit) {
+    const { databaseUrl, dropDatabase } = await scratchDatabase();
+    const dataDir = databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'warden-bench-floor-'));
+    const db = await openDatabase({ url: databaseUrl, dataDir: dataDir ? join(dataDir, 'data') : undefined });
+    await migrate(db, MIGRATION_SOURCES);
+    const a = createAuditModule({
+      db,
+      clock: systemClock,
+      secrets: new SecretsStore(db, parseMasterKeys(`k1:${randomBytes(32).toString('base64')}`)),
+      log: pino({ level: 'warn' }),
+    });
+    await a.start!();
+    audit = a;
+    cleanup = async () => {
+      await a.stop?.();
+      await db.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await dropDatabase().catch(() => {});
+    };
+  }
+
+  /** The caller's agent id once authenticated (signature or API key), or a refusal. */
+  async function authenticate(
+    req: import('node:http').IncomingMessage,
+    raw: Buffer,
+    body: { agent_id?: unknown },
+  ): Promise<{ ok: true; agent: string; actor: string } | { ok: false; detail: string }> {
+    if (byApiKey) {
+      const header = req.headers.authorization ?? '';
+      const presented = createHash('sha256').update(header.slice(7)).digest();
+      if (!header.startsWith('Bearer ') || !timingSafeEqual(presented, apiKeyHash))
+        return { ok: false, detail: 'bad API key' };
+      if (body.agent_id !== agentId) return { ok: false, detail: 'unknown agent' };
+      return { ok: true, agent: agentId, actor: 'api_key:bench' };
+    }
+    const sig = await verifyRequest(
+      {
+        method: req.method ?? 'GET',
+        url: `http://${req.headers.host}${req.url}`,
+        headers: req.headers as Record<string, string | string[] | undefined>,
+        body: raw,
+      },
+      {
+        keyFor: (id) => (id === agentId ? verification : undefined),
+        now: () => systemClock.now(),
+        requireNonce: true,
+        checkNonce: (keyId, nonce, ttl) =>
+          nonces.addNonce('sig', `${keyId}:${nonce}`, Math.max(1000, ttl * 1000)),
+      },
+    );
+    return sig.ok
+      ? { ok: true, agent: sig.keyId, actor: `agent:${sig.keyId}` }
+      : { ok: false, detail: sig.detail };
+  }
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -182,23 +267,8 @@ if (mode === 'warden') {
         res
           .writeHead(status, { 'content-type': 'application/problem+json' })
           .end(JSON.stringify({ status, detail }));
-      const sig = await verifyRequest(
-        {
-          method: req.method ?? 'GET',
-          url: `http://${req.headers.host}${req.url}`,
-          headers: req.headers as Record<string, string | string[] | undefined>,
-          body: raw,
-        },
-        {
-          keyFor: (id) => (id === agentId ? verification : undefined),
-          now: () => systemClock.now(),
-          requireNonce: true,
-          checkNonce: (keyId, nonce, ttl) =>
-            nonces.addNonce('sig', `${keyId}:${nonce}`, Math.max(1000, ttl * 1000)),
-        },
-      );
-      if (!sig.ok) return fail(401, sig.detail);
       let body: {
+        agent_id?: unknown;
         action: string;
         resource: { id: string };
         context?: Record<string, unknown>;
@@ -209,6 +279,8 @@ if (mode === 'warden') {
       } catch {
         return fail(400, 'body is not JSON');
       }
+      const caller = await authenticate(req, raw, body ?? {});
+      if (!caller.ok) return fail(401, caller.detail);
       if (
         typeof body?.action !== 'string' ||
         typeof body.resource?.id !== 'string' ||
@@ -219,7 +291,7 @@ if (mode === 'warden') {
       const t = tokens.verify(body.delegation_token, {
         rootKeyFor: (id) => (id === tenantId ? rootKey : undefined),
         now,
-        presenter: sig.keyId,
+        presenter: caller.agent,
         action: body.action,
         resource: body.resource.id,
       });
@@ -227,7 +299,7 @@ if (mode === 'warden') {
       const at = new Date();
       const input: DecisionInput = {
         agent: { ...facts, metadata: {} },
-        principal: { chain: [agentId], depth: 0 },
+        principal: { chain: [agentId], depth: 0, caller: caller.actor },
         action: body.action,
         resource: { id: body.resource.id },
         context: { ...(body.context ?? {}) },
@@ -241,9 +313,34 @@ if (mode === 'warden') {
         delegationDepth: 0,
       });
       const v = decide(policy, body.action, createActivation(factsFromInput(input, at)));
+      const decisionId = newId();
+      // The same record the decision path writes (policy/decisions.ts), facts included.
+      audit?.append({
+        tenant_id: tenantId,
+        ...auditPayload({
+          tenantId,
+          eventType: 'decision.made',
+          actor: caller.actor,
+          resourceId: body.resource.id,
+          action: body.action,
+          outcome: v.decision,
+          metadata: {
+            decision_id: decisionId,
+            agent_id: agentId,
+            policy: { policy_id: tenantId, version_id: tenantId, version: 1 },
+            rule_ids: v.ruleIds,
+            reasons: v.reasons,
+            errors: v.errors,
+            risk_score: input.risk.score,
+            approval_id: null,
+            cached: false,
+            input,
+          },
+        }),
+      } as Parameters<NonNullable<typeof audit>['append']>[0]);
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
-          decision_id: newId(),
+          decision_id: decisionId,
           decision: v.decision,
           reasons: v.reasons,
           rule_ids: v.ruleIds,
@@ -255,9 +352,9 @@ if (mode === 'warden') {
   });
   server.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
-    process.stdout.write(`ready ${JSON.stringify({ port, agentId, token })}\n`);
+    process.stdout.write(`ready ${JSON.stringify({ port, agentId, token, apiKey })}\n`);
   });
 } else {
-  process.stderr.write('usage: policy-server.ts warden|bare\n');
+  process.stderr.write('usage: policy-server.ts warden|bare|bare-key|bare-audit\n');
   process.exit(2);
 }

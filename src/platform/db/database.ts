@@ -76,7 +76,13 @@ class WardenDatabase implements Database {
   constructor(
     readonly kind: 'pglite' | 'postgres',
     readonly kysely: Kysely<AnyDB>,
-    private readonly inTransaction: AsyncLocalStorage<TransactionMark>,
+    /**
+     * PGlite only: its single connection must not be asked for again inside a transaction callback
+     * (that would wait forever), and this mark lets its driver refuse that loudly. PostgreSQL has a
+     * pool and needs no mark — and an AsyncLocalStorage, once used, makes Node 20 run a hook on
+     * every promise the process creates (~3 % of a decision's CPU).
+     */
+    private readonly inTransaction: AsyncLocalStorage<TransactionMark> | undefined,
     private readonly onClose: () => Promise<void>,
   ) {}
 
@@ -85,6 +91,7 @@ class WardenDatabase implements Database {
   }
 
   private async marked<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.inTransaction) return fn();
     const mark: TransactionMark = { active: true };
     try {
       return await this.inTransaction.run(mark, fn);
@@ -127,7 +134,6 @@ class WardenDatabase implements Database {
  *   await db.ping();
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const inTransaction = new AsyncLocalStorage<TransactionMark>();
   if (options.url) {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -146,7 +152,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     pool.on('error', () => {});
     pool.on('connect', (client) => preparedStatements(client));
     const kysely = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool }) });
-    const db = new WardenDatabase('postgres', kysely, inTransaction, async () => {});
+    const db = new WardenDatabase('postgres', kysely, undefined, async () => {});
     await db.ping();
     return db;
   }
@@ -175,6 +181,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await unlock();
     throw err;
   }
+  const inTransaction = new AsyncLocalStorage<TransactionMark>();
   const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(pglite, inTransaction) });
   return new WardenDatabase('pglite', kysely, inTransaction, unlock);
 }
