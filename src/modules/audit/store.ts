@@ -99,18 +99,38 @@ export async function lockLogs(trx: Tx, tenantIds: string[]): Promise<Map<string
   );
 }
 
+/**
+ * Inserts a batch of records in one statement. The canonical bytes of the whole batch travel as
+ * one binary bytea parameter cut into rows by offset and length: node-postgres sends a Buffer
+ * parameter as raw bytes, where a bytea[] or base64 text[] parameter would be encoded, escaped as
+ * an array literal, parsed and decoded again (~1/10 of a record's append CPU, and as much garbage
+ * as the record itself).
+ */
 export async function insertRecords(trx: Tx, rows: NewRecordRow[]): Promise<void> {
   if (rows.length === 0) return;
+  const starts = new Array<number>(rows.length);
+  const lengths = new Array<number>(rows.length);
+  let at = 1; // substring() counts from 1
+  for (let i = 0; i < rows.length; i++) {
+    const n = rows[i]!.canonical.length;
+    starts[i] = at;
+    lengths[i] = n;
+    at += n;
+  }
+  const blob = Buffer.concat(
+    rows.map((r) => r.canonical),
+    at - 1,
+  );
   await sql`insert into audit.records (tenant_id, leaf_index, record_id, product, event_type, actor, resource_id,
       action, outcome, occurred_at, canonical)
-    select t, l, r, p, e, a, res, act, o, at, decode(c, 'base64')
+    select t, l, r, p, e, a, res, act, o, at, substring(${blob}::bytea from s for n)
     from unnest(${rows.map((r) => r.tenantId)}::uuid[], ${rows.map((r) => r.leafIndex)}::bigint[],
       ${rows.map((r) => r.recordId)}::uuid[], ${rows.map((r) => r.product)}::text[],
       ${rows.map((r) => r.eventType)}::text[], ${rows.map((r) => r.actor)}::text[],
       ${rows.map((r) => r.resourceId)}::text[], ${rows.map((r) => r.action)}::text[],
       ${rows.map((r) => r.outcome)}::text[], ${rows.map((r) => r.occurredAt)}::timestamptz[],
-      ${rows.map((r) => r.canonical.toString('base64'))}::text[])
-      as u(t, l, r, p, e, a, res, act, o, at, c)`.execute(trx);
+      ${starts}::int[], ${lengths}::int[])
+      as u(t, l, r, p, e, a, res, act, o, at, s, n)`.execute(trx);
 }
 
 /**
