@@ -8,13 +8,12 @@
  *           signature with nonce and Content-Digest (identity/http-signature.ts), the delegation token
  *           through the token cache (authz/token-cache.ts), and the same default policy evaluated
  *           (policy/engine.ts), replying with a decision — no database, no log, no audit
- *   bare-key  the same with a bearer API key (SHA-256, constant-time compare) instead of a signature
- *   bare-audit  the floor of the API-key path: node:http checking a bearer key (SHA-256, constant-time
- *           compare), the delegation token (token cache, presented for the agent), the same default
- *           policy, and the decision's audit record — the same `decision.made` record Warden writes,
- *           facts included — appended through the audit module's batched writer on the same
- *           database (BENCH_POSTGRES_URL, a scratch database; PGlite otherwise). No Fastify, no
- *           request log, no rate limit, no admission control.
+ *   bare-audit  the same, plus the decision's audit record — the same `decision.made` record Warden
+ *           writes, facts included — appended through the audit module's batched writer on the same
+ *           database (BENCH_POSTGRES_URL, a scratch database; PGlite otherwise)
+ *   bare-key, bare-key-audit  the same two with a bearer API key (SHA-256, constant-time compare)
+ *           instead of a signature: bare-key-audit is the floor of Warden's API-key path (no Fastify,
+ *           no request log, no rate limit, no admission control, nothing but the mandated work)
  * The agent's Ed25519 private key comes in AGENT_KEY (PKCS#8 DER, base64), so the load generator
  * signs as the agent both servers know. Prints `ready {json}` with the port and credentials.
  */
@@ -176,9 +175,9 @@ if (mode === 'warden') {
   process.stdout.write(
     `ready ${JSON.stringify({ port: Number(new URL(url).port), apiKey: key.key, agentId: agent.id, token })}\n`,
   );
-} else if (mode === 'bare' || mode === 'bare-key' || mode === 'bare-audit') {
-  const withAudit = mode === 'bare-audit';
-  const byApiKey = mode !== 'bare';
+} else if (mode === 'bare' || mode === 'bare-audit' || mode === 'bare-key' || mode === 'bare-key-audit') {
+  const withAudit = mode.endsWith('-audit');
+  const byApiKey = mode.startsWith('bare-key');
   const agentId = agentIdFor(Buffer.from(publicKeyText, 'base64url'));
   const tenantId = randomUUID();
   const rootKey = randomBytes(32);
@@ -355,6 +354,6 @@ if (mode === 'warden') {
     process.stdout.write(`ready ${JSON.stringify({ port, agentId, token, apiKey })}\n`);
   });
 } else {
-  process.stderr.write('usage: policy-server.ts warden|bare|bare-key|bare-audit\n');
+  process.stderr.write('usage: policy-server.ts warden|bare|bare-audit|bare-key|bare-key-audit\n');
   process.exit(2);
 }

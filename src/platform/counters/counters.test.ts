@@ -54,8 +54,13 @@ describe.skipIf(!redisUrl)('on Redis', () => {
 
 describe('MemoryCounters bounds', () => {
   it('stays within maxEntries under a flood of unique nonces, still remembering the newest', async () => {
-    const counters = new MemoryCounters({ clock: new ManualClock(), maxEntries: 1000, sweepIntervalMs: 0 });
-    for (let i = 0; i < 10_000; i++) expect(await counters.addNonce('sig', `flood-${i}`, 300_000)).toBe(true);
+    // 100 new nonces a (simulated) second, five minutes each: the store remembers ten seconds of them.
+    const clock = new ManualClock();
+    const counters = new MemoryCounters({ clock, maxEntries: 1000, sweepIntervalMs: 0 });
+    for (let i = 0; i < 10_000; i++) {
+      if (i % 100 === 0) clock.advance(1000);
+      expect(await counters.addNonce('sig', `flood-${i}`, 300_000)).toBe(true);
+    }
     expect(counters.size).toBe(1000);
     expect(counters.evictions).toBe(9000);
     expect(await counters.addNonce('sig', 'flood-9999', 300_000)).toBe(false);
@@ -63,8 +68,36 @@ describe('MemoryCounters bounds', () => {
     await counters.close();
   });
 
+  it('never accepts a live nonce it had to forget: what may be a replay is refused (fail closed)', async () => {
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const counters = new MemoryCounters({ clock, maxEntries: 1000, sweepIntervalMs: 0 });
+    for (let i = 0; i < 2000; i++) {
+      if (i % 100 === 0) clock.advance(1000);
+      await counters.addNonce('sig', `n-${i}`, 300_000);
+    }
+    // n-0 … n-999 were evicted while live. Presented again with what is left of their lifetime (as
+    // the signature verifier computes it from `created`), each is refused, up to a second later.
+    clock.advance(5000);
+    for (const i of [0, 500, 999]) {
+      const expiry = t0 + 1000 * (1 + Math.floor(i / 100)) + 300_000;
+      const left = expiry - clock.now();
+      expect(await counters.addNonce('sig', `n-${i}`, left)).toBe(false);
+      expect(await counters.addNonce('sig', `n-${i}`, left + 999)).toBe(false);
+    }
+    // A fresh nonce (a full lifetime from now) is accepted — and, the store being full, pushes out
+    // n-1000 (written in the 11th second). One whose expiry is past every forgotten one by more
+    // than the margin is accepted too; one within it is not.
+    expect(await counters.addNonce('sig', 'fresh', 300_000)).toBe(true);
+    const lastForgotten = t0 + 11 * 1000 + 300_000;
+    expect(await counters.addNonce('sig', 'within', lastForgotten + 1000 - clock.now())).toBe(false);
+    expect(await counters.addNonce('sig', 'later', lastForgotten + 1001 - clock.now())).toBe(true);
+    await counters.close();
+  });
+
   it('evicts the least recently written entry, so a busy counter outlives idle nonces', async () => {
-    const counters = new MemoryCounters({ clock: new ManualClock(), maxEntries: 3, sweepIntervalMs: 0 });
+    const clock = new ManualClock();
+    const counters = new MemoryCounters({ clock, maxEntries: 3, sweepIntervalMs: 0 });
     await counters.consume('busy', 1, 100);
     await counters.addNonce('sig', 'a', 60_000);
     await counters.addNonce('sig', 'b', 60_000);
@@ -73,8 +106,22 @@ describe('MemoryCounters bounds', () => {
     expect(await counters.peek('busy')).toBe(2);
     expect(await counters.addNonce('sig', 'b', 60_000)).toBe(false);
     expect(counters.evictions).toBe(1);
-    // The price of the bound: the evicted live nonce is accepted again.
-    expect(await counters.addNonce('sig', 'a', 60_000)).toBe(true);
+    // The evicted live nonce is not accepted again (see above).
+    expect(await counters.addNonce('sig', 'a', 60_000)).toBe(false);
+    await counters.close();
+  });
+
+  it('keeps a busy token bucket alive without moving it on every write', async () => {
+    const clock = new ManualClock();
+    const counters = new MemoryCounters({ clock, maxEntries: 100, sweepIntervalMs: 0 });
+    const bucket = { capacity: 1_000_000, refillPerSecond: 1 };
+    counters.takeTokenNow('busy', bucket);
+    // 1,000 other entries pass through the bound while the bucket is taken from between them.
+    for (let i = 0; i < 1000; i++) {
+      await counters.kvSet(`k-${i}`, 'v', 60_000);
+      counters.takeTokenNow('busy', bucket);
+    }
+    expect(counters.takeTokenNow('busy', bucket).remaining).toBe(1_000_000 - 1002);
     await counters.close();
   });
 

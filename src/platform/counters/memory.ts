@@ -5,8 +5,11 @@
  * Bounded: expired entries go lazily (on access) and through an incremental sweep on an
  * `unref()`ed timer, and at `maxEntries` the least recently written entry is evicted, so a flood of
  * unique nonces or cache keys cannot exhaust the heap. The price of the bound is that an evicted
- * live nonce could be replayed and an evicted counter restarts at 0; `evictions` counts them, and
- * a deployment that sees it rise needs a larger bound or Redis.
+ * counter restarts at 0 and an evicted live nonce is forgotten; `evictions` counts them, and a
+ * deployment that sees it rise needs a larger bound or Redis. A forgotten nonce is never accepted
+ * again: once a live nonce was evicted, a nonce that would expire no later than it (plus a second)
+ * is refused as a possible replay — under that pressure the oldest still-valid signatures are
+ * refused rather than replays let through (fail closed).
  *
  * Hand-written rather than an LRU library: the hot path is one Map lookup and no allocation for an
  * existing key, and expiry and eviction share one structure.
@@ -53,7 +56,16 @@ interface Slot {
   /** Clock time from which the entry is gone; Infinity for a counter without a window. */
   expiresAt: number;
   value: string | undefined;
+  /** `writes` when the slot was last put at the end of the Map (see touch). */
+  seq: number;
 }
+
+/**
+ * Margin of the replay check on forgotten nonces: the verifier derives a nonce's TTL from its
+ * signature's `created` in whole seconds, so the same nonce presented again may come with an expiry
+ * up to a second later than the first time.
+ */
+const NONCE_EXPIRY_MARGIN_MS = 1000;
 
 const COUNTER = 'c:';
 const BUCKET = 'b:';
@@ -74,8 +86,10 @@ export class MemoryCounters implements Counters {
   private sweepCursor: Iterator<[string, Slot]> | undefined;
   private closed = false;
   private evicted = 0;
-  /** The key most recently set in `slots`, i.e. its last entry (every `set` goes through insert or touch). */
-  private newest: string | undefined;
+  /** Writes so far (inserts and moves to the end), numbering each slot's place in the Map's order. */
+  private writes = 0;
+  /** The latest expiry among live nonces evicted so far (see addNonce); -Infinity while none was. */
+  private forgottenNoncesUntil = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryCountersOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -235,6 +249,8 @@ export class MemoryCounters implements Counters {
     const id = NONCE + namespace + ':' + nonce;
     const now = this.clock.now();
     if (this.live(id, now) !== undefined) return false;
+    // It may be one this store had to forget while it was live: refuse rather than accept a replay.
+    if (now + ttlMs <= this.forgottenNoncesUntil + NONCE_EXPIRY_MARGIN_MS) return false;
     this.insert(id, 0, 0, now + ttlMs, undefined);
     return true;
   }
@@ -301,21 +317,28 @@ export class MemoryCounters implements Counters {
       const oldest = this.slots.keys().next();
       if (!oldest.done) {
         const victim = this.slots.get(oldest.value);
-        if (victim !== undefined && victim.expiresAt > this.clock.now()) this.evicted++;
+        if (victim !== undefined && victim.expiresAt > this.clock.now()) {
+          this.evicted++;
+          if (oldest.value.startsWith(NONCE) && victim.expiresAt > this.forgottenNoncesUntil)
+            this.forgottenNoncesUntil = victim.expiresAt;
+        }
         this.slots.delete(oldest.value);
       }
     }
-    this.slots.set(id, { count, stamp, expiresAt, value });
-    this.newest = id;
+    this.slots.set(id, { count, stamp, expiresAt, value, seq: ++this.writes });
   }
 
-  /** Move a written entry to the end of the Map so eviction takes idle entries before busy ones. */
+  /**
+   * Keeps a written entry away from the front of the Map, where eviction takes idle entries first.
+   * Moved to the end only once half the bound of writes came after it: a delete and a re-insert per
+   * write (a rate-limit bucket is written on every request) leaves a hole each time that the Map
+   * later compacts by rehashing all of it, and an entry with fewer writes after it than half the
+   * bound is not at the front of a full Map anyway.
+   */
   private touch(id: string, slot: Slot): void {
-    // Already the last entry written (one busy caller, e.g. a rate-limit bucket): a delete and a
-    // re-insert would leave a hole that the Map later compacts, for nothing.
-    if (id === this.newest) return;
+    if (this.writes - slot.seq < this.maxEntries / 2) return;
     this.slots.delete(id);
+    slot.seq = ++this.writes;
     this.slots.set(id, slot);
-    this.newest = id;
   }
 }
