@@ -31,6 +31,11 @@ describe('newId (UUIDv7)', () => {
       const later = newId();
       expect(later > ids.at(-1)!).toBe(true);
       expect(later).toMatch(V7);
+      // Back by more than ten seconds: the clock was wrong before, and ids follow it again.
+      spy.mockReturnValue(3_999_999_980_000);
+      const reset = newId();
+      expect(msOf(reset)).toBe(3_999_999_980_000);
+      expect(newId() > reset).toBe(true);
     } finally {
       spy.mockRestore();
     }

@@ -9,13 +9,18 @@
  * random bits after the variant stay, the first 48 bits become the Unix time in milliseconds and
  * `rand_a` (12 bits) a counter (RFC 9562 §6.2, method 1), seeded at random below 2^11 each new
  * millisecond so ids made within one millisecond still sort in creation order. When the counter
- * runs out, or the clock steps back, the timestamp is carried forward from the last id: ids made
- * by one process never sort before an earlier one.
+ * runs out, or the clock steps back by up to 10 s, the timestamp is carried forward from the last
+ * id: ids made by one process never sort before an earlier one. A clock that steps back further
+ * was wrong before (the `uuidv7` package's rollback allowance, too): ids follow it again rather
+ * than stay in the future until it catches up.
  *
  * @example
  *   const id = newId(); // '0192f…-7…'
  */
 import { randomUUID } from 'node:crypto';
+
+/** How far the clock may step back before ids follow it instead of carrying the last time forward. */
+const ROLLBACK_ALLOWANCE_MS = 10_000;
 
 let lastMs = 0;
 let counter = 0;
@@ -32,7 +37,7 @@ function setTime(ms: number): void {
 export function newId(): string {
   const random = randomUUID(); // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx
   const ms = Date.now();
-  if (ms > lastMs) {
+  if (ms > lastMs || ms + ROLLBACK_ALLOWANCE_MS < lastMs) {
     setTime(ms);
     counter = Number.parseInt(random.slice(15, 18), 16) & 0x7ff;
   } else if (++counter > 0xfff) {
