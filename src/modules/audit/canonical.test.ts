@@ -165,6 +165,23 @@ describe('accepted values', () => {
     expect(canonicalJson('😀\u000f')).toBe('"😀\\u000f"');
   });
 
+  it('gives canonicalize’s text for objects in order, out of order and mixed, never reordering its input', () => {
+    const at = new Date(Date.UTC(2025, 0, 2, 3, 4, 5));
+    const cases: unknown[] = [
+      { a: 1, b: { c: [1, 'x', null], d: true }, e: 'z' }, // all in order
+      { a: 1, b: undefined, c: 2 }, // in order, an undefined member in the middle
+      { a: undefined, b: { d: 1, c: 2 }, e: [at, 3] }, // an unordered child, a toJSON value in an array
+      { a: [{ y: 1, x: 2 }], b: at, c: { z: undefined } }, // a change in the first member
+      Object.assign(Object.create(null) as object, { a: { b: 1 }, c: 2 }),
+      [[{ a: 1 }], [{ c: 1, b: 2 }], at],
+    ];
+    for (const value of cases) {
+      const before = JSON.stringify(value);
+      expect(canonicalJson(value)).toBe(canonicalize(value));
+      expect(JSON.stringify(value)).toBe(before); // the input is never reordered in place
+    }
+  });
+
   it('is independent of member order and stable under re-parsing', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
