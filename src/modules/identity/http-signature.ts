@@ -1034,7 +1034,10 @@ async function verifyMessage(
       if (expires !== undefined && expires < until) until = expires;
       const ttl = Math.max(1, until + skew - now);
       if (!(await options.checkNonce(keyid, nonce, ttl)))
-        fail('nonce_replayed', 'the nonce was already used');
+        fail(
+          'nonce_replayed',
+          'the nonce was already used, or is older than this node can still check: sign again',
+        );
     } else if (options.requireNonce) {
       throw new TypeError('requireNonce needs checkNonce');
     }
