@@ -1,6 +1,9 @@
 /**
- * The decision path over HTTP: POST /v1/oversight/evaluate with autocannon at concurrency 8 and 32,
- * each server alone in its own process (bench/servers/policy-server.ts), the load generator here.
+ * The decision path over HTTP: POST /v1/oversight/evaluate at concurrency 8 and 32, each server alone
+ * in its own process (bench/servers/policy-server.ts), the load generator on the same machine: wrk
+ * (Debian's package, C, one thread) when it is installed, else autocannon in this process. Which
+ * one matters on two cores: autocannon spends tens of µs of CPU a request that the server under
+ * test no longer has (this VM: Warden 4–5k decisions/s under autocannon, 10–15k under wrk).
  *   (a) Warden, API key evaluating for a named agent with its delegation token → decisions/s, p99
  *   (b) Warden, RFC 9421-signed agent requests, against a bare node:http server doing the same
  *       signature, nonce, token check and evaluation in process → decisions/s, p99, ratio
@@ -11,20 +14,23 @@
  *       and so the highest signed / bare ratio a server that audits every decision can have
  * Every server runs the compiled program (bench/servers/built.mjs; bench/run.ts builds it), and the
  * CPU time each server used per decision is read from /proc (the server process and its threads).
- * Signed requests each carry a fresh nonce and `created`. Those of a measured run are signed before
- * it starts (a pool of PRESIGNED_PER_SECOND × seconds; autocannon's setupRequest takes the next
- * one): an Ed25519 signature and a digest cost the generator ~60 µs a request, which on two shared
- * cores would be taken from the server under test. The warm-up signs as it goes; a measured run
- * that outgrows its pool signs the rest as it goes too, and the line says how many it signed.
+ * Signed requests each carry a fresh nonce and `created`. Those of a run are signed before it starts
+ * (a pool of PRESIGNED_PER_SECOND × seconds, handed to wrk as raw requests in a Lua script, or taken
+ * by autocannon's setupRequest): an Ed25519 signature and a digest cost the generator ~60 µs a
+ * request, which on two shared cores would be taken from the server under test. Under autocannon
+ * the warm-up signs as it goes, and a measured run that outgrows its pool signs the rest as it goes
+ * too (the line says how many); under wrk a run that outgrows its pool fails, saying so. The
+ * overload run (512 connections, counting 200s and 503s) always uses autocannon.
  *
  *   npm run bench -- policy-http [--seconds 10] [--postgres [url]]
  * With --postgres the Warden node runs on PostgreSQL (a scratch database on the given server,
  * default WARDEN_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) instead of PGlite.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon, { type Request } from 'autocannon';
 import { createNonce, signRequest } from '../src/modules/identity/http-signature.js';
 
@@ -78,14 +84,71 @@ async function stop(child: ChildProcess): Promise<void> {
 
 type Result = { rps: number; p50: number; p99: number; cpuUs: number; signedLive: number };
 
-/** Signed requests prepared per second of a measured run (more than any server here answers). */
-const PRESIGNED_PER_SECOND = 12_000;
-
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+/** wrk (Debian's package) when installed: a C load generator costing a few µs of CPU a request. */
+const WRK = spawnSync('wrk', ['--version']).error === undefined;
+/** Signed requests prepared per second of a measured run (more than any server here answers). */
+const PRESIGNED_PER_SECOND = WRK ? 25_000 : 12_000;
+const tmp = mkdtempSync(join(tmpdir(), 'warden-bench-wrk-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+/** A Lua string literal (the requests here are ASCII; JSON's escapes are Lua's for those). */
+const lua = (text: string) => JSON.stringify(text);
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  bad: string | undefined;
+}
+
+/** Milliseconds from wrk's "1.23ms" / "456.00us" / "1.01s". */
+function wrkMs(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) throw new Error(`wrk printed a latency it cannot read: ${text}`);
+  return Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1e3 : 1);
+}
+
+/** One wrk run of `seconds` at `connections` with the Lua `script`; throws on socket errors. */
+function runWrk(url: string, connections: number, seconds: number, script: string): Run {
+  const file = join(tmp, `run-${Date.now()}.lua`);
+  writeFileSync(file, script);
+  const r = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', file, url], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  rmSync(file, { force: true });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
+  const out = r.stdout;
+  const pick = (re: RegExp) => re.exec(out)?.[1];
+  const non2xx = Number(pick(/Non-2xx or 3xx responses: (\d+)/) ?? 0);
+  const socket = pick(/Socket errors: (.*)/);
+  return {
+    rps: Number(pick(/Requests\/sec:\s+([\d.]+)/)),
+    p50: wrkMs(pick(/\s50%\s+(\S+)/)!),
+    p99: wrkMs(pick(/\s99%\s+(\S+)/)!),
+    total: Number(pick(/(\d+) requests in/)),
+    bad: non2xx > 0 || socket ? `non-2xx ${non2xx}${socket ? `, socket errors ${socket}` : ''}` : undefined,
+  };
+}
+
+async function runAutocannon(opts: autocannon.Options): Promise<Run> {
+  const r = await autocannon(opts);
+  const bad = r.non2xx > 0 || r.errors > 0 || r.timeouts > 0;
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    bad: bad ? `non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}` : undefined,
+  };
 }
 
 async function load(
@@ -101,24 +164,8 @@ async function load(
     context: { estimated_cost: 5 },
     delegation_token: ready.token,
   };
-  const request: Request =
-    auth === 'api-key'
-      ? {
-          method: 'POST' as const,
-          path: PATH,
-          headers: { authorization: `Bearer ${ready.apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ agent_id: ready.agentId, ...payload }),
-        }
-      : {
-          method: 'POST' as const,
-          path: PATH,
-          setupRequest: (req: Request): Request => {
-            const next = pool.pop();
-            if (next) return { ...req, ...next };
-            if (measuring) signedLive++;
-            return { ...req, ...signOne() };
-          },
-        };
+  const keyBody = JSON.stringify({ agent_id: ready.agentId, ...payload });
+  const keyHeaders = { authorization: `Bearer ${ready.apiKey}`, 'content-type': 'application/json' };
   const body = JSON.stringify(payload);
   const signOne = () => {
     const headers = { 'content-type': 'application/json' };
@@ -128,21 +175,61 @@ async function load(
     );
     return { body, headers: { ...headers, ...(signed as unknown as Record<string, string>) } };
   };
-  let pool: { body: string; headers: Record<string, string> }[] = [];
-  let measuring = false;
+  // Signed requests are used once each (fresh nonce): a pool of raw requests, served in order.
+  const signedScript = (n: number) => {
+    const raw = Array.from({ length: n }, () => {
+      const r = signOne();
+      const head = Object.entries({ ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      return lua(`POST ${PATH} HTTP/1.1\r\nhost: 127.0.0.1:${ready.port}\r\n${head}\r\n${r.body}`);
+    });
+    return `local reqs = {\n${raw.join(',\n')}\n}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return reqs[i] or reqs[#reqs]\nend\n`;
+  };
+  const keyScript = `wrk.method = "POST"\nwrk.body = ${lua(keyBody)}\n${Object.entries(keyHeaders)
+    .map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`)
+    .join('\n')}\n`;
+
+  let run: Run;
   let signedLive = 0;
-  const opts = { url, connections, pipelining: 1, requests: [request] };
-  await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, caches, token and agent lookups
-  if (auth === 'signed') pool = Array.from({ length: PRESIGNED_PER_SECOND * seconds }, signOne);
-  measuring = true;
-  const cpu0 = cpuSeconds(server.child.pid!);
-  const r = await autocannon({ ...opts, duration: seconds });
-  const cpuUs = ((cpuSeconds(server.child.pid!) - cpu0) / r.requests.total) * 1e6;
-  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)
-    throw new Error(`bad responses: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
+  let cpu0: number;
+  if (WRK) {
+    runWrk(url, connections, 2, auth === 'api-key' ? keyScript : signedScript(PRESIGNED_PER_SECOND * 2)); // warm-up
+    const script = auth === 'api-key' ? keyScript : signedScript(PRESIGNED_PER_SECOND * seconds);
+    cpu0 = cpuSeconds(server.child.pid!);
+    run = runWrk(url, connections, seconds, script);
+    if (run.bad && auth === 'signed' && run.total >= PRESIGNED_PER_SECOND * seconds)
+      throw new Error(
+        `the pool of ${PRESIGNED_PER_SECOND * seconds} pre-signed requests ran out: raise PRESIGNED_PER_SECOND`,
+      );
+  } else {
+    let pool: { body: string; headers: Record<string, string> }[] = [];
+    let measuring = false;
+    const request: Request =
+      auth === 'api-key'
+        ? { method: 'POST' as const, path: PATH, headers: keyHeaders, body: keyBody }
+        : {
+            method: 'POST' as const,
+            path: PATH,
+            setupRequest: (req: Request): Request => {
+              const next = pool.pop();
+              if (next) return { ...req, ...next };
+              if (measuring) signedLive++;
+              return { ...req, ...signOne() };
+            },
+          };
+    const opts = { url, connections, pipelining: 1, requests: [request] };
+    await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, caches, token and agent lookups
+    if (auth === 'signed') pool = Array.from({ length: PRESIGNED_PER_SECOND * seconds }, signOne);
+    measuring = true;
+    cpu0 = cpuSeconds(server.child.pid!);
+    run = await runAutocannon({ ...opts, duration: seconds });
+  }
+  const cpuUs = ((cpuSeconds(server.child.pid!) - cpu0) / run.total) * 1e6;
+  if (run.bad) throw new Error(`bad responses: ${run.bad}`);
   if (signedLive > 0)
     console.log(`(${auth} run at c=${connections}: ${signedLive} requests signed during the run)`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUs, signedLive };
+  return { rps: run.rps, p50: run.p50, p99: run.p99, cpuUs, signedLive };
 }
 
 /**
@@ -230,7 +317,7 @@ for (const c of [8, 32]) {
   );
 }
 console.log(
-  `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+  `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, load generator ${WRK ? 'wrk -t1' : 'autocannon (wrk not installed: apt-get install wrk)'}, audit writer thread ${postgresUrl && process.env.WARDEN_AUDIT_WRITER_THREAD !== 'false' ? 'on' : 'off'}, audit flush ${process.env.WARDEN_AUDIT_FLUSH_MS ?? 20} ms, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );

@@ -168,6 +168,8 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       secrets,
       log,
       prepareWorkers: config.auditPrepareWorkers,
+      flushIntervalMs: config.auditFlushMs,
+      writerThread: config.databaseUrl && config.auditWriterThread ? { url: config.databaseUrl } : undefined,
     });
     // Revision-checked and cached per node: suspension or revocation counts from the next call.
     const activeAgent = async (tenantId: string, agentId: string) => {

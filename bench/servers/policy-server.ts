@@ -70,6 +70,16 @@ for (const s of ['SIGINT', 'SIGTERM'] as const)
     Promise.resolve(cleanup()).finally(() => process.exit(0));
   });
 
+/** The audit writer's settings from the environment, the rest defaults: both Warden and the floors use them. */
+const auditConfig = loadConfig({
+  env: Object.fromEntries(
+    ['WARDEN_AUDIT_PREPARE_WORKERS', 'WARDEN_AUDIT_WRITER_THREAD', 'WARDEN_AUDIT_FLUSH_MS'].flatMap((k) =>
+      process.env[k] === undefined ? [] : [[k, process.env[k]]],
+    ),
+  ),
+  file: undefined,
+});
+
 /** BENCH_POSTGRES_URL: a scratch database on that server (dropped by the returned function). */
 async function scratchDatabase(): Promise<{ databaseUrl?: string; dropDatabase: () => Promise<void> }> {
   const pgAdmin = process.env.BENCH_POSTGRES_URL;
@@ -100,11 +110,8 @@ if (mode === 'warden') {
   const { databaseUrl, dropDatabase } = await scratchDatabase();
   const node = await buildWarden(
     {
-      // Only this setting is taken from the environment (the benchmark compares it).
-      ...loadConfig({
-        env: { WARDEN_AUDIT_PREPARE_WORKERS: process.env.WARDEN_AUDIT_PREPARE_WORKERS },
-        file: undefined,
-      }),
+      // Only the audit writer's settings are taken from the environment (the benchmark compares them).
+      ...auditConfig,
       host: '127.0.0.1',
       port: 0,
       dataDir,
@@ -207,11 +214,15 @@ if (mode === 'warden') {
     const dataDir = databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'warden-bench-floor-'));
     const db = await openDatabase({ url: databaseUrl, dataDir: dataDir ? join(dataDir, 'data') : undefined });
     await migrate(db, MIGRATION_SOURCES);
+    // The audit module as Warden configures it (writer thread on PostgreSQL unless turned off).
     const a = createAuditModule({
       db,
       clock: systemClock,
       secrets: new SecretsStore(db, parseMasterKeys(`k1:${randomBytes(32).toString('base64')}`)),
       log: pino({ level: 'warn' }),
+      prepareWorkers: auditConfig.auditPrepareWorkers,
+      flushIntervalMs: auditConfig.auditFlushMs,
+      writerThread: databaseUrl && auditConfig.auditWriterThread ? { url: databaseUrl } : undefined,
     });
     await a.start!();
     audit = a;

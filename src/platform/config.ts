@@ -29,6 +29,8 @@ export interface WardenConfig {
   maxInFlightRequests: number;
   admissionTargetMs: number;
   auditPrepareWorkers: number;
+  auditWriterThread: boolean;
+  auditFlushMs: number;
   outboxPollMs: number;
   trustProxy: boolean;
   signatureMaxAgeSeconds: number;
@@ -220,7 +222,21 @@ export const CONFIG_SPEC: Record<keyof WardenConfig, KeySpec> = {
     yaml: 'audit_prepare_workers',
     kind: { type: 'int', min: 0, max: 16 },
     default: 0,
-    help: 'worker threads that redact, canonicalise and hash audit records off the main thread (0 = on it; worth it with cores to spare)',
+    help: 'worker threads that redact, canonicalise and hash audit records off the thread that writes them (0 = on it; worth it with cores to spare)',
+  },
+  auditWriterThread: {
+    env: 'WARDEN_AUDIT_WRITER_THREAD',
+    yaml: 'audit_writer_thread',
+    kind: { type: 'bool' },
+    default: true,
+    help: 'on PostgreSQL, prepare and write audit records on a thread of their own with its own 2 connections, off the event loop serving requests (PGlite: always on the main thread)',
+  },
+  auditFlushMs: {
+    env: 'WARDEN_AUDIT_FLUSH_MS',
+    yaml: 'audit_flush_ms',
+    kind: { type: 'int', min: 1, max: 10_000 },
+    default: 20,
+    help: 'the longest an audit record waits in memory before its batch is written: what a crash of the node can lose',
   },
   outboxPollMs: {
     env: 'WARDEN_OUTBOX_POLL_MS',

@@ -15,7 +15,14 @@ import type { Database } from '../../platform/db/database.js';
 import type { Consumer } from '../../platform/events/bus.js';
 import type { WardenModule } from '../../platform/module.js';
 import type { SecretsStore } from '../../platform/secrets.js';
-import { type AppendedRecord, AuditBuffer, prepare, RedactorCache, writeBatch } from './log-writer.js';
+import {
+  type AppendedRecord,
+  AuditBuffer,
+  type AuditWriter,
+  prepare,
+  RedactorCache,
+  writeBatch,
+} from './log-writer.js';
 import { PreparePool } from './prepare-pool.js';
 import { type AuditAppend, checkAppend, DEPLOYMENT_LOG_ID } from './record.js';
 import { registerComplianceReport } from './routes/compliance-report.js';
@@ -32,6 +39,7 @@ import { type AuditService, createAuditService } from './service.js';
 import { type AuditSigningKey, loadOrCreateSigningKey } from './signing-key.js';
 import { existingRecordIds } from './store.js';
 import { AuditRecord, SignedTreeHead } from './types.js';
+import { ThreadedAuditBuffer } from './writer-thread.js';
 
 export {
   EVIDENCE_FORMAT,
@@ -56,8 +64,10 @@ export const AUDIT_RECORD_TOPIC = 'audit.record';
 
 export interface AuditModule extends WardenModule {
   readonly service: AuditService;
-  /** Worker threads preparing records (redaction, canonical bytes, leaf hash); 0 = the main thread. */
+  /** Worker threads preparing records (redaction, canonical bytes, leaf hash); 0 = the writer's thread. */
   readonly prepareThreads: number;
+  /** Whether records are written by a thread of their own (see writer-thread.ts). */
+  readonly writerThread: boolean;
   /**
    * Validates and enqueues a record; returns its record id at once (never waits on the database).
    * Throws `audit-invalid-record` (bad field) or `audit-buffer-full` (503: the database is behind).
@@ -92,7 +102,7 @@ export interface AuditModuleDeps {
   clock: Clock;
   secrets: SecretsStore;
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
-  /** The window a crash can lose (default 200 ms). */
+  /** How long a record may wait in memory before its batch starts: the window a crash can lose (default 20 ms). */
   flushIntervalMs?: number;
   /** Records per transaction (default 5000). */
   maxBatch?: number;
@@ -103,7 +113,15 @@ export interface AuditModuleDeps {
    * talks to the database; 0 (default) prepares on it. Worth it with a core to spare.
    */
   prepareWorkers?: number;
+  /**
+   * PostgreSQL only: write on a thread of its own with its own pool of `poolSize` connections
+   * (default 2), so preparing and writing records never holds up this thread's event loop.
+   */
+  writerThread?: { url: string; poolSize?: number } | undefined;
 }
+
+/** The default window a crash can lose, and the longest a record waits for its batch to start. */
+const FLUSH_INTERVAL_MS = 20;
 
 /** Records read per statement by `recent`. */
 const RECENT_PAGE = 1000;
@@ -119,21 +137,36 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     db: deps.db,
     clock: deps.clock,
     key,
-    onSettingsChanged: (tenantId) => redactors.invalidate(tenantId),
-  });
-  let pool: PreparePool | undefined;
-  const buffer = new AuditBuffer({
-    db: deps.db,
-    now: () => deps.clock.now(),
-    redactors,
-    log: deps.log,
-    flushIntervalMs: deps.flushIntervalMs,
-    maxBatch: deps.maxBatch,
-    maxBuffered: deps.maxBuffered,
-    get pool() {
-      return pool;
+    onSettingsChanged: (tenantId) => {
+      redactors.invalidate(tenantId);
+      buffer.invalidate(tenantId);
     },
   });
+  let pool: PreparePool | undefined;
+  const flushIntervalMs = deps.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+  const buffer: AuditWriter = deps.writerThread
+    ? new ThreadedAuditBuffer({
+        url: deps.writerThread.url,
+        poolSize: deps.writerThread.poolSize,
+        now: () => deps.clock.now(),
+        log: deps.log,
+        flushIntervalMs,
+        maxBatch: deps.maxBatch,
+        maxBuffered: deps.maxBuffered,
+        prepareWorkers: deps.prepareWorkers,
+      })
+    : new AuditBuffer({
+        db: deps.db,
+        now: () => deps.clock.now(),
+        redactors,
+        log: deps.log,
+        flushIntervalMs,
+        maxBatch: deps.maxBatch,
+        maxBuffered: deps.maxBuffered,
+        get pool() {
+          return pool;
+        },
+      });
 
   const consumer: Consumer = {
     name: 'audit.records',
@@ -163,8 +196,9 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     name: 'audit',
     service,
     get prepareThreads() {
-      return pool?.size ?? 0;
+      return deps.writerThread ? (deps.prepareWorkers ?? 0) : (pool?.size ?? 0);
     },
+    writerThread: deps.writerThread !== undefined,
     append: (record) => buffer.append(record),
     appendDurable: (record) => buffer.appendDurable(record),
     flush: () => buffer.flush(),
@@ -218,8 +252,9 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     },
     async start() {
       signingKey = await loadOrCreateSigningKey(deps.db, deps.secrets);
-      if (deps.prepareWorkers && deps.prepareWorkers > 0) pool = new PreparePool(deps.prepareWorkers);
-      buffer.start();
+      if (!deps.writerThread && deps.prepareWorkers && deps.prepareWorkers > 0)
+        pool = new PreparePool(deps.prepareWorkers);
+      await buffer.start();
     },
     async stop() {
       await buffer.stop();

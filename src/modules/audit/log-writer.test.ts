@@ -1,9 +1,11 @@
 /**
  * The in-process interface (issue 5 item 4): `append` is an enqueue, batches commit in one
  * transaction each, `flush`/`appendDurable` give durability, `stop` flushes, and a failed batch
- * leaves the tree as it was and is retried.
+ * leaves the tree as it was and is retried. On PostgreSQL the same suite runs a second time with
+ * the writer on a thread of its own (writer-thread.ts), which must keep the same contract.
  */
 import { randomUUID } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { systemClock } from '../../platform/clock.js';
 import { ProblemError } from '../../platform/http/problem.js';
 import { parseMasterKeys, SecretsStore } from '../../platform/secrets.js';
 import { type AuditAppend, type AuditModule, createAuditModule } from './index.js';
+import { ThreadedAuditBuffer } from './writer-thread.js';
 
 const rec = (tenant: string, i: number): AuditAppend => ({
   tenant_id: tenant,
@@ -26,8 +29,17 @@ const rec = (tenant: string, i: number): AuditAppend => ({
   metadata: { i },
 });
 
-for (const driver of drivers()) {
-  describe(`audit in-process append (${driver.name})`, () => {
+const modes = drivers().flatMap((driver) =>
+  driver.name === 'postgres'
+    ? [
+        { driver, thread: false },
+        { driver, thread: true },
+      ]
+    : [{ driver, thread: false }],
+);
+
+for (const { driver, thread } of modes) {
+  describe(`audit in-process append (${driver.name}${thread ? ', writer thread' : ''})`, () => {
     const t = useDatabase(driver);
     let audit: AuditModule;
     const build = (
@@ -44,6 +56,7 @@ for (const driver of drivers()) {
         secrets: new SecretsStore(t.db, parseMasterKeys(MASTER_KEY)),
         log: pino({ level: 'silent' }),
         ...options,
+        ...(thread ? { writerThread: { url: t.url! } } : {}),
       });
     const countOf = async (tenant: string) =>
       Number(
@@ -190,6 +203,21 @@ for (const driver of drivers()) {
       expect((await audit.service.verify(other, {})).ok).toBe(true);
     });
 
+    it('applies a change of redaction settings to the records appended after it', async () => {
+      const tenant = randomUUID();
+      const withPii = (i: number) => ({ ...rec(tenant, i), metadata: { note: 'mail bob@example.org' } });
+      audit.append(withPii(0));
+      await audit.flush(); // the writer has now cached this tenant's settings (every kind)
+      await audit.service.putSettings(tenant, { redaction_kinds: [] });
+      audit.append(withPii(1));
+      await audit.flush();
+      const rows = await sql<{ canonical: Uint8Array }>`select canonical from audit.records
+        where tenant_id = ${tenant} order by leaf_index`.execute(t.db.kysely);
+      const text = rows.rows.map((r) => Buffer.from(r.canonical).toString('utf8'));
+      expect(text[0]).toContain('[REDACTED:EMAIL]');
+      expect(text[1]).toContain('bob@example.org');
+    });
+
     it('appends an outbox record exactly once, with the event id as record id', async () => {
       const tenant = randomUUID();
       const consumer = audit.consumers!()[0]!;
@@ -226,3 +254,54 @@ for (const driver of drivers()) {
     });
   });
 }
+
+const postgres = drivers().find((d) => d.name === 'postgres');
+if (postgres)
+  describe('audit writer thread (postgres)', () => {
+    const t = useDatabase(postgres);
+
+    it('is started again when it dies: what it held is reported lost, later records are written', async () => {
+      const errors: { obj: object; msg: string }[] = [];
+      const log = { error: (obj: object, msg: string) => errors.push({ obj, msg }), warn() {} };
+      const writer = new ThreadedAuditBuffer({ url: t.url!, now: Date.now, log, flushIntervalMs: 60_000 });
+      await writer.start();
+      try {
+        const tenant = randomUUID();
+        await writer.appendDurable(rec(tenant, 0));
+        writer.append(rec(tenant, 1)); // held by the thread: its batch waits for the interval
+        await new Promise((r) => setImmediate(r)); // handed over
+        expect(writer.size).toBe(1);
+        // What a crash of the thread looks like from here (the test reaches the private handle).
+        await (writer as unknown as { worker: Worker }).worker.terminate();
+        expect(errors).toEqual([
+          expect.objectContaining({
+            obj: expect.objectContaining({ lost: 1 }),
+            msg: expect.stringMatching(/restarting/),
+          }),
+        ]);
+        expect(writer.size).toBe(0);
+        const after = writer.append(rec(tenant, 2));
+        await writer.flush(); // waits for the new thread
+        const rows = await sql<{ record_id: string; leaf_index: number }>`select record_id, leaf_index
+          from audit.records where tenant_id = ${tenant} order by leaf_index`.execute(t.db.kysely);
+        expect(rows.rows.map((r) => [r.record_id, Number(r.leaf_index)])).toEqual([
+          [expect.any(String), 0],
+          [after, 1],
+        ]);
+      } finally {
+        await writer.stop();
+      }
+    });
+
+    it('refuses to start on a database it cannot reach', async () => {
+      const url = new URL(t.url!);
+      url.port = '1'; // nothing listens there
+      const log = { error() {}, warn() {} };
+      const writer = new ThreadedAuditBuffer({ url: url.toString(), now: Date.now, log });
+      try {
+        await expect(writer.start()).rejects.toThrow();
+      } finally {
+        await writer.stop();
+      }
+    });
+  });

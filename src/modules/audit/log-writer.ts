@@ -168,10 +168,25 @@ export interface AuditBufferOptions {
   flushIntervalMs?: number;
   /** Records buffered before `append` refuses with 503 (the database is not keeping up). */
   maxBuffered?: number;
-  /** Called after a batch commits (new leaves: the signer may run). */
-  onCommitted?: () => void;
+  /** Called after a batch commits, with its number of records (new leaves: the signer may run). */
+  onCommitted?: (records: number) => void;
   /** Prepares batches on worker threads instead of this one (see prepare-pool.ts). */
   pool?: PreparePool | undefined;
+}
+
+/**
+ * What the audit module appends through: an `AuditBuffer` on this thread, or the client of one on a
+ * thread of its own (writer-thread.ts).
+ */
+export interface AuditWriter {
+  /** Records accepted and not yet written. */
+  readonly size: number;
+  append(input: AuditAppend): string;
+  appendDurable(input: AuditAppend): Promise<AppendedRecord>;
+  flush(): Promise<void>;
+  invalidate(tenantId: string): void;
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -183,7 +198,7 @@ export interface AuditBufferOptions {
  *   const id = buffer.append({ tenant_id, product: 'runtime', … }); // returns at once
  *   await buffer.flush();                                           // durable from here
  */
-export class AuditBuffer {
+export class AuditBuffer implements AuditWriter {
   private queue: Pending[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -233,14 +248,50 @@ export class AuditBuffer {
     });
   }
 
-  private enqueue(input: AuditAppend): Pending {
+  /**
+   * Enqueues a record whose id and timestamp were assigned elsewhere (by the thread that accepted
+   * it, see writer-thread.ts); resolves once durable when `durable`.
+   */
+  accept(input: AuditAppend, recordId: string, timestampMs: number, durable: true): Promise<AppendedRecord>;
+  accept(input: AuditAppend, recordId: string, timestampMs: number, durable?: false): undefined;
+  accept(
+    input: AuditAppend,
+    recordId: string,
+    timestampMs: number,
+    durable = false,
+  ): Promise<AppendedRecord> | undefined {
+    if (!durable) {
+      this.enqueue(input, recordId, timestampMs);
+      return undefined;
+    }
+    return new Promise((resolve, reject) => {
+      try {
+        this.enqueue(input, recordId, timestampMs).durable = { resolve, reject };
+        this.kick();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /** Forgets a tenant's cached redaction settings (they were just changed on this node). */
+  invalidate(tenantId: string): void {
+    this.options.redactors.invalidate(tenantId);
+  }
+
+  private enqueue(input: AuditAppend, recordId?: string, timestampMs?: number): Pending {
     checkAppend(input);
     if (this.queue.length >= this.maxBuffered)
       throw AuditProblems.bufferFull.create(`${this.queue.length} audit records are waiting to be written`, {
         retry_after: 1,
         headers: { 'retry-after': '1' },
       });
-    const p: Pending = { seq: ++this.seq, input, recordId: newId(), timestampMs: this.options.now() };
+    const p: Pending = {
+      seq: ++this.seq,
+      input,
+      recordId: recordId ?? newId(),
+      timestampMs: timestampMs ?? this.options.now(),
+    };
     this.queue.push(p);
     if (this.queue.length >= this.maxBatch) this.kick();
     return p;
@@ -397,7 +448,7 @@ export class AuditBuffer {
           leaf_hash: taken.prepared[i]!.hash.toString('base64'),
         });
       }
-      this.options.onCommitted?.();
+      this.options.onCommitted?.(taken.batch.length);
       if (nextError !== undefined) throw nextError;
       current = next;
     }

@@ -4,7 +4,8 @@
  * one that redacts. A batch is split evenly over the workers; each chunk's canonical bytes and
  * hashes come back in two transferred buffers rather than thousands of small ones.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../platform/threads.js';
 import type { PreparedRecord } from './prepare.js';
 import type { AuditAppend, StoredRecord } from './record.js';
 
@@ -35,17 +36,6 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-// Built, the worker is a .js file beside this one. Under tsx (dev, benchmarks) it is a .ts file,
-// and a worker does not inherit tsx's loader: a small bootstrap registers it first.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './prepare-worker.ts' : './prepare-worker.js', import.meta.url);
-
-function startWorker(): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL);
-  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(boot, { eval: true });
-}
-
 /**
  * @example
  *   const pool = new PreparePool(1);
@@ -58,7 +48,7 @@ export class PreparePool {
 
   constructor(size: number) {
     for (let i = 0; i < Math.max(1, size); i++) {
-      const worker = startWorker();
+      const worker = startThread(import.meta.url, 'prepare-worker');
       const pending = new Map<number, Pending>();
       worker.on('message', (reply: PrepareReply) => {
         const p = pending.get(reply.id);

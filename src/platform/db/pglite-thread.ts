@@ -10,16 +10,9 @@
  * `waitReady`. Statements are answered in order; errors come back with their PostgreSQL fields
  * (`code`, `constraint`, …) on a plain Error.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../threads.js';
 import type { ThreadReply, ThreadRequest } from './pglite-thread-protocol.js';
-
-// Built, the worker is a .js file beside this one. From source (tsx, vitest) it is a .ts file and
-// a worker does not inherit the loader: a small bootstrap registers tsx first.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(
-  FROM_SOURCE ? './pglite-thread-worker.ts' : './pglite-thread-worker.js',
-  import.meta.url,
-);
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -45,12 +38,7 @@ export class PGliteThread {
   /** @param dataDir the data directory, or undefined for an in-memory database. */
   constructor(dataDir: string | undefined) {
     const workerData = { dataDir };
-    this.#worker = FROM_SOURCE
-      ? new Worker(
-          `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`,
-          { eval: true, workerData },
-        )
-      : new Worker(WORKER_URL, { workerData });
+    this.#worker = startThread(import.meta.url, 'pglite-thread-worker', { workerData });
     let ready!: { resolve(): void; reject(err: Error): void };
     this.waitReady = new Promise<void>((resolve, reject) => {
       ready = { resolve, reject };

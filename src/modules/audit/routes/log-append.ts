@@ -1,11 +1,11 @@
 import type { Edge } from '../../../platform/http/edge.js';
 import { errorResponses } from '../../../platform/http/edge.js';
 import { tenantOf } from '../../../platform/http/tenant-scope.js';
-import type { AuditBuffer } from '../log-writer.js';
+import type { AuditWriter } from '../log-writer.js';
 import { AppendBody, AppendResponse } from '../types.js';
 
 /** POST /v1/audit/log — append a record to the caller's tenant log (external systems, people). */
-export function registerAppendLog(app: Edge, buffer: AuditBuffer): void {
+export function registerAppendLog(app: Edge, buffer: AuditWriter): void {
   app.post(
     '/v1/audit/log',
     {
