@@ -48,5 +48,28 @@ for (const driver of drivers()) {
       expect(await w.flush()).toBe(3);
       expect(await rows()).toEqual([3, 4, 5, 6, 7, 8]);
     });
+
+    it('keeps the newest `max` under a long flood (past several compactions) and on a failed flush', async () => {
+      let failing = false;
+      const w = new WriteBehind<number>(
+        db,
+        async (trx, n) => {
+          if (failing) throw new Error('database down');
+          await sql`insert into wb values (${n})`.execute(trx);
+        },
+        3,
+      );
+      for (let n = 100; n < 110; n++) w.add(n);
+      expect([w.size, w.dropped]).toEqual([3, 7]);
+      failing = true;
+      const attempt = w.flush(); // takes 107..109; two more arrive while it fails
+      w.add(110);
+      w.add(111);
+      await expect(attempt).rejects.toThrow('database down');
+      expect([w.size, w.dropped]).toEqual([3, 9]); // 107 and 108 made room for the newer two
+      failing = false;
+      expect(await w.flush()).toBe(3);
+      expect((await rows()).filter((n) => n >= 100)).toEqual([109, 110, 111]);
+    });
   });
 }

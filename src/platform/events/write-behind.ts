@@ -12,7 +12,9 @@
 import type { Database, Tx } from '../db/database.js';
 
 export class WriteBehind<T> {
+  /** Waiting items from `head` on; those before it were dropped (compacted once `max` of them). */
   private pending: T[] = [];
+  private head = 0;
   /** Items dropped because `max` were already waiting. */
   dropped = 0;
 
@@ -23,28 +25,40 @@ export class WriteBehind<T> {
   ) {}
 
   get size(): number {
-    return this.pending.length;
+    return this.pending.length - this.head;
   }
 
+  /** O(1) amortised, full or not: a flood of adds past `max` never shifts the whole array. */
   add(item: T): void {
-    if (this.pending.length >= this.max) {
-      this.pending.shift();
+    if (this.size >= this.max) {
+      this.pending[this.head] = undefined as T; // released now, not at the next compaction
+      this.head++;
       this.dropped++;
+      if (this.head >= this.max) {
+        this.pending = this.pending.slice(this.head);
+        this.head = 0;
+      }
     }
     this.pending.push(item);
   }
 
   /** Writes what is waiting in one transaction; returns how many items were written. */
   async flush(): Promise<number> {
-    if (this.pending.length === 0) return 0;
-    const batch = this.pending;
+    if (this.size === 0) return 0;
+    const batch = this.head === 0 ? this.pending : this.pending.slice(this.head);
     this.pending = [];
+    this.head = 0;
     try {
       await this.db.transaction(async (trx) => {
         for (const item of batch) await this.write(trx, item);
       });
     } catch (err) {
-      this.pending = [...batch, ...this.pending].slice(-this.max);
+      // Back in front of what arrived meanwhile, still bounded: the oldest beyond `max` are dropped.
+      const waiting = [...batch, ...this.pending.slice(this.head)];
+      const over = Math.max(0, waiting.length - this.max);
+      this.dropped += over;
+      this.pending = waiting.slice(over);
+      this.head = 0;
       throw err;
     }
     return batch.length;
