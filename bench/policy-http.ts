@@ -48,6 +48,8 @@ const PATH = '/v1/oversight/evaluate';
 
 interface Ready {
   port: number;
+  /** GET: `{"audit_backlog": n}`. */
+  statsPort: number;
   agentId: string;
   token: string;
   apiKey?: string;
@@ -82,7 +84,8 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-type Result = { rps: number; p50: number; p99: number; cpuUs: number; signedLive: number };
+/** `backlog`: audit records the server still held, unwritten, right after the run. */
+type Result = { rps: number; p50: number; p99: number; cpuUs: number; signedLive: number; backlog: number };
 
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -261,10 +264,13 @@ async function load(
     run = await runAutocannon({ ...opts, duration: seconds });
   }
   const cpuUs = ((cpuSeconds(server.child.pid!) - cpu0) / run.total) * 1e6;
+  const backlog = (
+    (await (await fetch(`http://127.0.0.1:${ready.statsPort}/`)).json()) as { audit_backlog: number }
+  ).audit_backlog;
   if (run.bad) throw new Error(`bad responses: ${run.bad}`);
   if (signedLive > 0)
     console.log(`(${auth} run at c=${connections}: ${signedLive} requests signed during the run)`);
-  return { rps: run.rps, p50: run.p50, p99: run.p99, cpuUs, signedLive };
+  return { rps: run.rps, p50: run.p50, p99: run.p99, cpuUs, signedLive, backlog };
 }
 
 /**
@@ -319,6 +325,13 @@ const load1 = loadavg()
   .join(' ');
 const rows: string[] = [];
 const cpuRows: string[] = [];
+const backlogRows: string[] = [];
+/**
+ * A rate the audit log does not keep up with is not a sustained one: flagged when more than a
+ * second's worth of decisions was still unwritten when the run ended (the node refuses new records
+ * with 503 once 200,000 wait).
+ */
+const behind = (r: Result) => (r.backlog > r.rps ? ' **audit behind**' : '');
 /** One server alone, one run against it, then stopped. */
 async function alone(mode: Mode, auth: 'api-key' | 'signed', c: number): Promise<Result> {
   const server = await startServer(mode);
@@ -345,14 +358,15 @@ for (const c of [8, 32]) {
     await stop(warden.child);
   }
   rows.push(
-    `| ${c} | ${Math.round(k.rps)} (${k.p50} / ${k.p99}) | ${Math.round(floor.rps)} (${floor.p50} / ${floor.p99}) | ${pct(k, floor)} | ${Math.round(bareKey.rps)} (${bareKey.p99}) | ${Math.round(s.rps)} (${s.p99}) | ${Math.round(bare.rps)} (${bare.p99}) | ${pct(s, bare)} | ${Math.round(bareAudit.rps)} (${bareAudit.p99}) | ${pct(bareAudit, bare)} |`,
+    `| ${c} | ${Math.round(k.rps)} (${k.p50} / ${k.p99})${behind(k)} | ${Math.round(floor.rps)} (${floor.p50} / ${floor.p99})${behind(floor)} | ${pct(k, floor)} | ${Math.round(bareKey.rps)} (${bareKey.p99}) | ${Math.round(s.rps)} (${s.p99})${behind(s)} | ${Math.round(bare.rps)} (${bare.p99}) | ${pct(s, bare)} | ${Math.round(bareAudit.rps)} (${bareAudit.p99})${behind(bareAudit)} | ${pct(bareAudit, bare)} |`,
   );
+  backlogRows.push(`| ${c} | ${k.backlog} | ${floor.backlog} | ${s.backlog} | ${bareAudit.backlog} |`);
   cpuRows.push(
     `| ${c} | ${k.cpuUs.toFixed(0)} | ${floor.cpuUs.toFixed(0)} | ${bareKey.cpuUs.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${bare.cpuUs.toFixed(0)} | ${bareAudit.cpuUs.toFixed(0)} |`,
   );
 }
 console.log(
-  `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, load generator ${WRK ? 'wrk -t1' : 'autocannon (wrk not installed: apt-get install wrk)'}, audit writer thread ${postgresUrl && process.env.WARDEN_AUDIT_WRITER_THREAD !== 'false' ? 'on' : 'off'}, audit flush ${process.env.WARDEN_AUDIT_FLUSH_MS ?? 20} ms, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+  `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, load generator ${WRK ? 'wrk -t1' : 'autocannon (wrk not installed: apt-get install wrk)'}, audit writer thread ${process.env.WARDEN_AUDIT_WRITER_THREAD !== 'false' ? 'on' : 'off'}, audit flush ${process.env.WARDEN_AUDIT_FLUSH_MS ?? 20} ms, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 );
@@ -367,13 +381,21 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of cpuRows) console.log(r);
+console.log(
+  '\nAudit records accepted and not yet written when the run ended (the writer keeps up when this stays near one flush of records):',
+);
+console.log(
+  '| concurrency | Warden, API key | floor: bare + API key + audit | Warden, signed | bare signed + audit |',
+);
+console.log('| --- | --- | --- | --- | --- |');
+for (const r of backlogRows) console.log(r);
 
 // The issue's figure as a rate: 10,000 API-key decisions/s offered (wrk paced), p99 at each
 // concurrency — Warden and the floor, each on a fresh server.
 const PACE = 10_000;
 if (WRK) {
   console.log(
-    `\nPaced at ${PACE.toLocaleString('en')} API-key decisions/s (wrk, ${seconds}s): decisions/s served (p50 / p99 ms)`,
+    `\nPaced at ${PACE.toLocaleString('en')} API-key decisions/s (wrk, ${seconds}s): decisions/s served (p50 / p99 ms), audit backlog at the end`,
   );
   console.log('| concurrency | Warden | floor: bare + API key + audit record |');
   console.log('| --- | --- | --- |');
@@ -389,7 +411,7 @@ if (WRK) {
     const w = await paced('warden');
     const f = await paced('bare-key-audit');
     console.log(
-      `| ${c} | ${Math.round(w.rps)} (${w.p50} / ${w.p99}) | ${Math.round(f.rps)} (${f.p50} / ${f.p99}) |`,
+      `| ${c} | ${Math.round(w.rps)} (${w.p50} / ${w.p99}), ${w.backlog}${behind(w)} | ${Math.round(f.rps)} (${f.p50} / ${f.p99}), ${f.backlog}${behind(f)} |`,
     );
   }
 }

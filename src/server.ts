@@ -169,7 +169,7 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
       log,
       prepareWorkers: config.auditPrepareWorkers,
       flushIntervalMs: config.auditFlushMs,
-      writerThread: config.databaseUrl && config.auditWriterThread ? { url: config.databaseUrl } : undefined,
+      writerThread: config.auditWriterThread,
     });
     // Revision-checked and cached per node: suspension or revocation counts from the next call.
     const activeAgent = async (tenantId: string, agentId: string) => {
@@ -224,6 +224,11 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
 
     const metrics = new HttpMetrics();
     metrics.gauge('warden_outbox_backlog', 'events committed but not yet relayed', () => bus!.backlog());
+    metrics.gauge(
+      'warden_audit_buffered',
+      'audit records accepted and not yet written (held in memory: what a crash would lose)',
+      () => audit.buffered,
+    );
     const c = counters;
     // Built once: the edge asks for the list on every request.
     const authenticators = [operatorAuthenticator(adminToken), ...identity.authenticators()];

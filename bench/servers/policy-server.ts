@@ -15,7 +15,8 @@
  *           instead of a signature: bare-key-audit is the floor of Warden's API-key path (no Fastify,
  *           no request log, no rate limit, no admission control, nothing but the mandated work)
  * The agent's Ed25519 private key comes in AGENT_KEY (PKCS#8 DER, base64), so the load generator
- * signs as the agent both servers know. Prints `ready {json}` with the port and credentials.
+ * signs as the agent both servers know. Prints `ready {json}` with the port, the credentials and
+ * `statsPort` (GET: the audit backlog).
  */
 import {
   createHash,
@@ -34,7 +35,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { MIGRATION_SOURCES } from '../../src/module-list.js';
-import { createAuditModule } from '../../src/modules/audit/index.js';
+import { type AuditModule, createAuditModule } from '../../src/modules/audit/index.js';
 import { mintToken } from '../../src/modules/authz/delegation-token.js';
 import { createTokenCache } from '../../src/modules/authz/token-cache.js';
 import { agentIdFor, registrationMessage } from '../../src/modules/identity/agent-keys.js';
@@ -69,6 +70,20 @@ for (const s of ['SIGINT', 'SIGTERM'] as const)
   process.on(s, () => {
     Promise.resolve(cleanup()).finally(() => process.exit(0));
   });
+
+/**
+ * A side port answering `{"audit_backlog": n}`: the records the server has accepted and not yet
+ * written, so the benchmark can tell a rate the audit log keeps up with from one it does not.
+ */
+async function statsServer(backlog: () => number): Promise<number> {
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ audit_backlog: backlog() }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  server.unref();
+  return (server.address() as AddressInfo).port;
+}
 
 /** The audit writer's settings from the environment, the rest defaults: both Warden and the floors use them. */
 const auditConfig = loadConfig({
@@ -180,7 +195,7 @@ if (mode === 'warden') {
     await new Promise((r) => setTimeout(r, 50));
   }
   process.stdout.write(
-    `ready ${JSON.stringify({ port: Number(new URL(url).port), apiKey: key.key, agentId: agent.id, token })}\n`,
+    `ready ${JSON.stringify({ port: Number(new URL(url).port), apiKey: key.key, agentId: agent.id, token, statsPort: await statsServer(() => (node.modules.find((m) => m.name === 'audit') as AuditModule).buffered) })}\n`,
   );
 } else if (mode === 'bare' || mode === 'bare-audit' || mode === 'bare-key' || mode === 'bare-key-audit') {
   const withAudit = mode.endsWith('-audit');
@@ -214,7 +229,7 @@ if (mode === 'warden') {
     const dataDir = databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'warden-bench-floor-'));
     const db = await openDatabase({ url: databaseUrl, dataDir: dataDir ? join(dataDir, 'data') : undefined });
     await migrate(db, MIGRATION_SOURCES);
-    // The audit module as Warden configures it (writer thread on PostgreSQL unless turned off).
+    // The audit module as Warden configures it (on its writer thread unless turned off).
     const a = createAuditModule({
       db,
       clock: systemClock,
@@ -222,7 +237,7 @@ if (mode === 'warden') {
       log: pino({ level: 'warn' }),
       prepareWorkers: auditConfig.auditPrepareWorkers,
       flushIntervalMs: auditConfig.auditFlushMs,
-      writerThread: databaseUrl && auditConfig.auditWriterThread ? { url: databaseUrl } : undefined,
+      writerThread: auditConfig.auditWriterThread,
     });
     await a.start!();
     audit = a;
@@ -360,9 +375,10 @@ if (mode === 'warden') {
       );
     });
   });
+  const statsPort = await statsServer(() => audit?.buffered ?? 0);
   server.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
-    process.stdout.write(`ready ${JSON.stringify({ port, agentId, token, apiKey })}\n`);
+    process.stdout.write(`ready ${JSON.stringify({ port, agentId, token, apiKey, statsPort })}\n`);
   });
 } else {
   process.stderr.write('usage: policy-server.ts warden|bare|bare-audit|bare-key|bare-key-audit\n');

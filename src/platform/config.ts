@@ -229,7 +229,7 @@ export const CONFIG_SPEC: Record<keyof WardenConfig, KeySpec> = {
     yaml: 'audit_writer_thread',
     kind: { type: 'bool' },
     default: true,
-    help: 'on PostgreSQL, prepare and write audit records on a thread of their own with its own 2 connections, off the event loop serving requests (PGlite: always on the main thread)',
+    help: 'prepare and write audit records on a thread of their own, off the event loop serving requests (PostgreSQL: with 2 connections of its own; PGlite: taking turns on the embedded database thread)',
   },
   auditFlushMs: {
     env: 'WARDEN_AUDIT_FLUSH_MS',

@@ -68,6 +68,8 @@ export interface AuditModule extends WardenModule {
   readonly prepareThreads: number;
   /** Whether records are written by a thread of their own (see writer-thread.ts). */
   readonly writerThread: boolean;
+  /** Records accepted by `append` and not yet written: the audit backlog (metric `warden_audit_buffered`). */
+  readonly buffered: number;
   /**
    * Validates and enqueues a record; returns its record id at once (never waits on the database).
    * Throws `audit-invalid-record` (bad field) or `audit-buffer-full` (503: the database is behind).
@@ -114,10 +116,11 @@ export interface AuditModuleDeps {
    */
   prepareWorkers?: number;
   /**
-   * PostgreSQL only: write on a thread of its own with its own pool of `poolSize` connections
-   * (default 2), so preparing and writing records never holds up this thread's event loop.
+   * Prepare and write records on a thread of their own (when `db` can be reached from one: PostgreSQL,
+   * with a pool of `poolSize` connections, default 2, or PGlite on its thread), so that work never
+   * holds up this thread's event loop. Otherwise records are written from this thread.
    */
-  writerThread?: { url: string; poolSize?: number } | undefined;
+  writerThread?: boolean | { poolSize?: number } | undefined;
 }
 
 /** The default window a crash can lose, and the longest a record waits for its batch to start. */
@@ -144,10 +147,11 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
   });
   let pool: PreparePool | undefined;
   const flushIntervalMs = deps.flushIntervalMs ?? FLUSH_INTERVAL_MS;
-  const buffer: AuditWriter = deps.writerThread
+  const threaded = deps.writerThread !== undefined && deps.writerThread !== false && deps.db.linkable;
+  const buffer: AuditWriter = threaded
     ? new ThreadedAuditBuffer({
-        url: deps.writerThread.url,
-        poolSize: deps.writerThread.poolSize,
+        link: () => deps.db.threadLink(),
+        poolSize: typeof deps.writerThread === 'object' ? deps.writerThread.poolSize : undefined,
         now: () => deps.clock.now(),
         log: deps.log,
         flushIntervalMs,
@@ -196,9 +200,12 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     name: 'audit',
     service,
     get prepareThreads() {
-      return deps.writerThread ? (deps.prepareWorkers ?? 0) : (pool?.size ?? 0);
+      return threaded ? (deps.prepareWorkers ?? 0) : (pool?.size ?? 0);
     },
-    writerThread: deps.writerThread !== undefined,
+    writerThread: threaded,
+    get buffered() {
+      return buffer.size;
+    },
     append: (record) => buffer.append(record),
     appendDurable: (record) => buffer.appendDurable(record),
     flush: () => buffer.flush(),
@@ -252,7 +259,7 @@ export function createAuditModule(deps: AuditModuleDeps): AuditModule {
     },
     async start() {
       signingKey = await loadOrCreateSigningKey(deps.db, deps.secrets);
-      if (!deps.writerThread && deps.prepareWorkers && deps.prepareWorkers > 0)
+      if (!threaded && deps.prepareWorkers && deps.prepareWorkers > 0)
         pool = new PreparePool(deps.prepareWorkers);
       await buffer.start();
     },

@@ -1,8 +1,9 @@
 /**
  * The in-process interface (issue 5 item 4): `append` is an enqueue, batches commit in one
  * transaction each, `flush`/`appendDurable` give durability, `stop` flushes, and a failed batch
- * leaves the tree as it was and is retried. On PostgreSQL the same suite runs a second time with
- * the writer on a thread of its own (writer-thread.ts), which must keep the same contract.
+ * leaves the tree as it was and is retried. The same suite runs a second time with the writer on a
+ * thread of its own (writer-thread.ts: its own pool on PostgreSQL, a port to the embedded
+ * database's thread on PGlite), which must keep the same contract.
  */
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
@@ -29,14 +30,10 @@ const rec = (tenant: string, i: number): AuditAppend => ({
   metadata: { i },
 });
 
-const modes = drivers().flatMap((driver) =>
-  driver.name === 'postgres'
-    ? [
-        { driver, thread: false },
-        { driver, thread: true },
-      ]
-    : [{ driver, thread: false }],
-);
+const modes = drivers().flatMap((driver) => [
+  { driver, thread: false },
+  { driver, thread: true },
+]);
 
 for (const { driver, thread } of modes) {
   describe(`audit in-process append (${driver.name}${thread ? ', writer thread' : ''})`, () => {
@@ -56,7 +53,7 @@ for (const { driver, thread } of modes) {
         secrets: new SecretsStore(t.db, parseMasterKeys(MASTER_KEY)),
         log: pino({ level: 'silent' }),
         ...options,
-        ...(thread ? { writerThread: { url: t.url! } } : {}),
+        writerThread: thread,
       });
     const countOf = async (tenant: string) =>
       Number(
@@ -255,15 +252,15 @@ for (const { driver, thread } of modes) {
   });
 }
 
-const postgres = drivers().find((d) => d.name === 'postgres');
-if (postgres)
-  describe('audit writer thread (postgres)', () => {
-    const t = useDatabase(postgres);
+for (const driver of drivers())
+  describe(`audit writer thread (${driver.name})`, () => {
+    const t = useDatabase(driver);
+    const link = () => t.db.threadLink();
 
     it('is started again when it dies: what it held is reported lost, later records are written', async () => {
       const errors: { obj: object; msg: string }[] = [];
       const log = { error: (obj: object, msg: string) => errors.push({ obj, msg }), warn() {} };
-      const writer = new ThreadedAuditBuffer({ url: t.url!, now: Date.now, log, flushIntervalMs: 60_000 });
+      const writer = new ThreadedAuditBuffer({ link, now: Date.now, log, flushIntervalMs: 60_000 });
       await writer.start();
       try {
         const tenant = randomUUID();
@@ -293,15 +290,17 @@ if (postgres)
       }
     });
 
-    it('refuses to start on a database it cannot reach', async () => {
-      const url = new URL(t.url!);
-      url.port = '1'; // nothing listens there
-      const log = { error() {}, warn() {} };
-      const writer = new ThreadedAuditBuffer({ url: url.toString(), now: Date.now, log });
-      try {
-        await expect(writer.start()).rejects.toThrow();
-      } finally {
-        await writer.stop();
-      }
-    });
+    // PostgreSQL only: the embedded database is reached through its thread, which is already up.
+    if (driver.name === 'postgres')
+      it('refuses to start on a database it cannot reach', async () => {
+        const url = new URL(t.url!);
+        url.port = '1'; // nothing listens there
+        const log = { error() {}, warn() {} };
+        const writer = new ThreadedAuditBuffer({ link: () => ({ url: url.toString() }), now: Date.now, log });
+        try {
+          await expect(writer.start()).rejects.toThrow();
+        } finally {
+          await writer.stop();
+        }
+      });
   });

@@ -1,11 +1,11 @@
 /** Messages between the audit writer thread (writer-worker.ts) and its client (writer-thread.ts). */
+import type { MessagePort } from 'node:worker_threads';
 import type { AppendedRecord } from './log-writer.js';
 import type { AuditAppend } from './record.js';
 
 export interface WriterData {
-  /** PostgreSQL URL: the thread has a connection pool of its own. */
-  url: string;
-  poolSize: number;
+  /** PostgreSQL (a pool of `poolSize` connections of the thread's own) or the embedded database's port. */
+  link: { url: string; poolSize: number } | { pglite: MessagePort };
   flushIntervalMs: number;
   maxBatch: number;
   prepareWorkers: number;

@@ -1,7 +1,8 @@
 /**
- * The audit writer on a thread of its own (PostgreSQL): this thread validates a record, gives it
- * its id and timestamp and hands it over; the writer thread (writer-worker.ts) redacts,
- * canonicalises, hashes and appends it in batches through a connection pool of its own.
+ * The audit writer on a thread of its own: this thread validates a record, gives it its id and
+ * timestamp and hands it over; the writer thread (writer-worker.ts) redacts, canonicalises, hashes
+ * and appends it in batches through a connection of its own — a PostgreSQL pool, or a port to the
+ * embedded database's thread, whose statements take turns with this thread's.
  *
  * Why: on the decision path every request appends a record, and preparing and writing it on the
  * event loop that serves requests cost ~40 µs of that loop's time per decision, arrived in batches
@@ -17,6 +18,7 @@
  * window, and durable waiters are rejected.
  */
 import type { Worker } from 'node:worker_threads';
+import type { ThreadLink } from '../../platform/db/database.js';
 import { newId } from '../../platform/ids.js';
 import { startThread } from '../../platform/threads.js';
 import { AuditProblems } from './errors.js';
@@ -31,9 +33,9 @@ import {
 } from './writer-protocol.js';
 
 export interface WriterThreadOptions {
-  /** PostgreSQL URL (the thread opens its own pool). */
-  url: string;
-  /** Connections the thread's pool may open (default 2: one writing, one preparing the next). */
+  /** How the thread reaches the database; asked again for each thread started (`Database.threadLink`). */
+  link: () => ThreadLink | undefined;
+  /** On PostgreSQL, connections the thread's pool may open (default 2: one writing, one preparing the next). */
   poolSize?: number;
   now: () => number;
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -67,17 +69,9 @@ export class ThreadedAuditBuffer implements AuditWriter {
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly maxBuffered: number;
-  private readonly data: WriterData;
 
   constructor(private readonly options: WriterThreadOptions) {
     this.maxBuffered = options.maxBuffered ?? 200_000;
-    this.data = {
-      url: options.url,
-      poolSize: options.poolSize ?? 2,
-      flushIntervalMs: options.flushIntervalMs ?? 20,
-      maxBatch: options.maxBatch ?? 5000,
-      prepareWorkers: options.prepareWorkers ?? 0,
-    };
   }
 
   get size(): number {
@@ -180,7 +174,18 @@ export class ThreadedAuditBuffer implements AuditWriter {
   }
 
   private spawn(): Promise<void> {
-    const worker = startThread(import.meta.url, 'writer-worker', { workerData: this.data });
+    const link = this.options.link();
+    if (!link) return Promise.reject(new Error('the database cannot be reached from another thread'));
+    const data: WriterData = {
+      link: 'url' in link ? { url: link.url, poolSize: this.options.poolSize ?? 2 } : link,
+      flushIntervalMs: this.options.flushIntervalMs ?? 20,
+      maxBatch: this.options.maxBatch ?? 5000,
+      prepareWorkers: this.options.prepareWorkers ?? 0,
+    };
+    const worker = startThread(import.meta.url, 'writer-worker', {
+      workerData: data,
+      transferList: 'pglite' in link ? [link.pglite] : [],
+    });
     worker.unref();
     this.worker = worker;
     let started = false;

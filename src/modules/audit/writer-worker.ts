@@ -1,6 +1,7 @@
 /**
- * The audit writer thread (see writer-thread.ts): an `AuditBuffer` with a PostgreSQL pool of its
- * own, fed by the thread that accepts records. Records arrive already validated, with their ids and
+ * The audit writer thread (see writer-thread.ts): an `AuditBuffer` with a database connection of
+ * its own (a PostgreSQL pool, or a port to the embedded database's thread), fed by the thread that
+ * accepts records. Records arrive already validated, with their ids and
  * timestamps; everything else — redaction, canonical bytes, leaf hashes, batched appends to the
  * per-tenant trees — happens here, off the event loop that serves requests.
  */
@@ -28,7 +29,10 @@ let db: Database;
 let pool: PreparePool | undefined;
 let buffer: AuditBuffer;
 try {
-  db = await openDatabase({ url: data.url, poolSize: data.poolSize });
+  const link = data.link;
+  db = await openDatabase(
+    'url' in link ? { url: link.url, poolSize: link.poolSize } : { pglitePort: link.pglite },
+  );
   await db.ping();
   pool = data.prepareWorkers > 0 ? new PreparePool(data.prepareWorkers) : undefined;
   buffer = new AuditBuffer({

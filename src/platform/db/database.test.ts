@@ -121,6 +121,77 @@ for (const driver of drivers()) {
 }
 
 describe('database (pglite specifics)', () => {
+  it('lets another client of the process share the embedded database without interleaving transactions', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    const link = db.threadLink();
+    if (!link || !('pglite' in link)) throw new Error('a threaded PGlite gives a port');
+    // The other client is on this thread here; on its own thread it is the same port and protocol.
+    const other = await openDatabase({ pglitePort: link.pglite });
+    try {
+      await sql`create table shared (n int)`.execute(db.kysely);
+      const order: string[] = [];
+      let inside!: () => void;
+      const entered = new Promise<void>((r) => {
+        inside = r;
+      });
+      let finish!: () => void;
+      const held = other.transaction(async (trx) => {
+        await sql`insert into shared values (1)`.execute(trx);
+        inside();
+        await new Promise<void>((r) => {
+          finish = r;
+        });
+        await sql`insert into shared values (2)`.execute(trx);
+        order.push('other committed');
+      });
+      await entered;
+      // The owner's statement waits for the other client's transaction, never runs inside it.
+      const read = sql<{ n: number }>`select count(*)::int as n from shared`.execute(db.kysely).then((r) => {
+        order.push(`owner read ${r.rows[0]!.n}`);
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(order).toEqual([]);
+      finish();
+      await Promise.all([held, read]);
+      expect(order).toEqual(['other committed', 'owner read 2']);
+      expect(other.linkable).toBe(false);
+    } finally {
+      await other.close();
+      await db.close();
+    }
+  });
+
+  it('rolls back what an attached client left open when its port closes, and lets the owner go on', async () => {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    const link = db.threadLink();
+    if (!link || !('pglite' in link)) throw new Error('a threaded PGlite gives a port');
+    const port = link.pglite;
+    try {
+      await sql`create table orphan (n int)`.execute(db.kysely);
+      // A client that dies mid-transaction: raw protocol, no release.
+      const reply = (id: number) =>
+        new Promise<unknown>((resolve) => {
+          const on = (m: { id: number }) => {
+            if (m.id === id) {
+              port.off('message', on);
+              resolve(m);
+            }
+          };
+          port.on('message', on);
+        });
+      port.postMessage({ id: 1, kind: 'exec', sql: 'begin' });
+      await reply(1);
+      port.postMessage({ id: 2, kind: 'exec', sql: 'insert into orphan values (1)' });
+      await reply(2);
+      const count = sql<{ n: number }>`select count(*)::int as n from orphan`.execute(db.kysely);
+      port.close(); // its thread ended
+      expect((await count).rows[0]!.n).toBe(0);
+      await expect(db.ping()).resolves.toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  });
+
   it('fails loudly instead of deadlocking when a transaction asks for a second connection', async () => {
     const db = await openDatabase({ dataDir: 'memory://' });
     try {

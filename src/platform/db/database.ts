@@ -9,12 +9,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { beginFirstStart } from './embedded-init.js';
 import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
-import { PGliteThread } from './pglite-thread.js';
+import { PGlitePort, PGliteThread } from './pglite-thread.js';
 import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
 import { PREPARED, preparedStatements } from './prepared.js';
 
@@ -49,7 +50,18 @@ export interface Database {
   withConnection<T>(fn: (db: Kysely<AnyDB>) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * How another thread of this process reaches this database: PostgreSQL's URL (it opens a pool of
+   * its own), a port attached to the embedded database's thread, or undefined (PGlite running on
+   * this very thread).
+   */
+  threadLink(): ThreadLink | undefined;
+  /** Whether `threadLink()` gives a link (checked without attaching anything). */
+  readonly linkable: boolean;
 }
+
+/** See `Database.threadLink`; `openDatabase({ link })` opens it on the other thread. */
+export type ThreadLink = { readonly url: string } | { readonly pglite: MessagePort };
 
 export interface DatabaseOptions {
   /** PostgreSQL URL; when absent, PGlite in `dataDir`. */
@@ -64,6 +76,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Per-statement timeout on PostgreSQL, so no request waits on the database forever. */
   statementTimeoutMs?: number;
+  /** On another thread: the embedded database of the thread that attached this port. */
+  pglitePort?: MessagePort | undefined;
 }
 
 // Both drivers must hand back the same JS types. int8 (counts, amounts in micro-units) becomes a
@@ -84,7 +98,16 @@ class WardenDatabase implements Database {
      */
     private readonly inTransaction: AsyncLocalStorage<TransactionMark> | undefined,
     private readonly onClose: () => Promise<void>,
+    private readonly link: (() => ThreadLink | undefined) | undefined = undefined,
   ) {}
+
+  get linkable(): boolean {
+    return this.link !== undefined;
+  }
+
+  threadLink(): ThreadLink | undefined {
+    return this.link?.();
+  }
 
   transaction<T>(fn: (trx: Tx) => Promise<T>): Promise<T> {
     return this.kysely.transaction().execute((trx) => this.marked(() => fn(trx)));
@@ -152,9 +175,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     pool.on('error', () => {});
     pool.on('connect', (client) => preparedStatements(client));
     const kysely = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool }) });
-    const db = new WardenDatabase('postgres', kysely, undefined, async () => {});
+    const url = options.url;
+    const db = new WardenDatabase(
+      'postgres',
+      kysely,
+      undefined,
+      async () => {},
+      () => ({ url }),
+    );
     await db.ping();
     return db;
+  }
+  if (options.pglitePort) {
+    const inTransaction = new AsyncLocalStorage<TransactionMark>();
+    const port = new PGlitePort(options.pglitePort);
+    const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(port, inTransaction) });
+    return new WardenDatabase('pglite', kysely, inTransaction, async () => {});
   }
   const dataDir = options.dataDir ?? './.warden/data';
   const memory = dataDir.startsWith('memory://');
@@ -183,7 +219,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const inTransaction = new AsyncLocalStorage<TransactionMark>();
   const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(pglite, inTransaction) });
-  return new WardenDatabase('pglite', kysely, inTransaction, unlock);
+  const thread = pglite instanceof PGliteThread ? pglite : undefined;
+  return new WardenDatabase(
+    'pglite',
+    kysely,
+    inTransaction,
+    unlock,
+    thread && (() => (thread.closed ? undefined : { pglite: thread.attach() })),
+  );
 }
 
 /**

@@ -47,6 +47,8 @@ export interface EmbeddedPg {
   ): Promise<{ rows: R[]; affectedRows?: number }>;
   exec(sql: string, options: { rowMode: 'object' }): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
   close(): Promise<void>;
+  /** The end of a connection use, where other threads share the database (pglite-thread.ts). */
+  release?(): void;
 }
 
 class PGliteConnection implements DatabaseConnection {
@@ -126,6 +128,7 @@ class PGliteDriver implements Driver {
   async releaseConnection(): Promise<void> {
     const release = this.release;
     this.release = undefined;
+    this.pg.release?.();
     release?.();
   }
 

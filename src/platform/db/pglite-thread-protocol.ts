@@ -1,9 +1,20 @@
-/** What the main thread and the PGlite worker thread say to each other (pglite-thread.ts). */
+/**
+ * What the threads of a process and the PGlite worker thread say to each other (pglite-thread.ts).
+ * The thread that started PGlite talks over the worker's own port; another thread of the process
+ * (the audit writer) over a MessagePort the first one attached. Each port's statements are run in
+ * order; the single connection is held by one port from its first statement until it says
+ * `release`, so a transaction's statements are never interleaved with another port's.
+ */
+import type { MessagePort } from 'node:worker_threads';
 
 export type ThreadRequest =
   | { readonly id: number; readonly kind: 'query'; readonly sql: string; readonly params: unknown[] }
   | { readonly id: number; readonly kind: 'exec'; readonly sql: string }
-  | { readonly id: number; readonly kind: 'close' };
+  | { readonly id: number; readonly kind: 'close' }
+  /** The sender is done with the connection (no reply). */
+  | { readonly id: number; readonly kind: 'release' }
+  /** Another client: its requests arrive on `port` (no reply). From the starting thread only. */
+  | { readonly id: number; readonly kind: 'attach'; readonly port: MessagePort };
 
 export interface ThreadReply {
   readonly id: number;
