@@ -86,7 +86,11 @@ const DEFAULT_MAX_REVOKED = 1_000_000;
 
 export function createAuthzModule(deps: AuthzModuleDeps): AuthzModule {
   const rootKeys = createRootKeys(deps);
-  const denials = new WriteBehind(deps.db, recordAudit);
+  const denials = new WriteBehind(deps.db, {
+    write: async (trx, batch: Parameters<typeof recordAudit>[1][]) => {
+      for (const record of batch) await recordAudit(trx, record);
+    },
+  });
   const maxRevoked = deps.maxRevoked ?? DEFAULT_MAX_REVOKED;
   const verifier = createVerifier({
     rootKeys,

@@ -105,7 +105,11 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
         ]
       : []),
   ];
-  const denials = new WriteBehind(deps.db, recordAudit);
+  const denials = new WriteBehind(deps.db, {
+    write: async (trx, batch: Parameters<typeof recordAudit>[1][]) => {
+      for (const record of batch) await recordAudit(trx, record);
+    },
+  });
   const guarded: Authorizer = (principal, permission) => {
     const allowed = authorize(principal, permission);
     if (!allowed) denials.add(denialRecord(principal, permission));

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { Database, Tx } from '../../platform/db/database.js';
 import { publish } from '../../platform/events/bus.js';
+import { WriteBehind } from '../../platform/events/write-behind.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
 import { newId } from '../../platform/ids.js';
@@ -240,80 +241,48 @@ async function publishAudits(trx: Tx, batch: LogEntry[]): Promise<void> {
 /**
  * Buffered writes of the decision path: shadow disagreements, and audit records that go through
  * the outbox (when the node has no in-process audit appender, or it refused). Written in batches,
- * one transaction each; flushed on stop.
+ * one transaction each, every `intervalMs` and on stop; a full buffer refuses, and the decision
+ * fails closed rather than lose its record.
  */
-class DecisionLog {
-  #pending: LogEntry[] = [];
-  #flushing: Promise<void> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log'>,
-    private readonly maxBuffered: number,
-    private readonly intervalMs: number,
-  ) {}
-
-  get size(): number {
-    return this.#pending.length;
-  }
-
-  /** False when the buffer is full: the caller must fail closed. */
-  add(entry: LogEntry): boolean {
-    if (this.#pending.length >= this.maxBuffered) return false;
-    this.#pending.push(entry);
-    return true;
-  }
-
-  /** Writes everything added before the call; concurrent calls queue behind each other. */
-  flush(): Promise<void> {
-    const run = this.#flushing.then(() => this.#drain());
-    this.#flushing = run.catch(() => {});
-    return run;
-  }
-
-  async #drain(): Promise<void> {
-    let wrote = false;
-    try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0, MAX_BATCH);
-        try {
-          await this.deps.db.transaction(async (trx) => {
-            await store.insertDisagreements(
-              trx,
-              batch.filter((e) => e.disagreement).map((e) => e.disagreement!),
-            );
-            await publishAudits(trx, batch);
-          });
-          wrote = true;
-        } catch (err) {
-          // Kept for the next attempt, ahead of newer entries (the bound still applies to add()).
-          this.#pending.unshift(...batch);
-          throw err;
-        }
-      }
-    } finally {
-      if (wrote) this.deps.onEventsCommitted();
-    }
-  }
-
-  start(): void {
-    this.#timer = setInterval(() => {
-      if (this.#pending.length === 0) return;
-      this.flush().catch((err) =>
-        this.deps.log.error({ err }, 'writing buffered policy decisions failed; will retry'),
+function decisionLog(
+  deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log'>,
+  max: number,
+  intervalMs: number,
+) {
+  const buffer = new WriteBehind<LogEntry>(deps.db, {
+    write: async (trx, batch) => {
+      await store.insertDisagreements(
+        trx,
+        batch.filter((e) => e.disagreement).map((e) => e.disagreement!),
       );
-    }, this.intervalMs);
-    this.#timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    await this.flush();
-  }
+      await publishAudits(trx, batch);
+    },
+    max,
+    whenFull: 'refuse',
+    maxBatch: MAX_BATCH,
+    onWritten: () => deps.onEventsCommitted(),
+  });
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    buffer,
+    start(): void {
+      timer = setInterval(() => {
+        if (buffer.size === 0) return;
+        buffer
+          .flush()
+          .catch((err) => deps.log.error({ err }, 'writing buffered policy decisions failed; will retry'));
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      await buffer.flush();
+    },
+  };
 }
 
 export function createDecisionService(deps: DecisionServiceDeps) {
-  const log = new DecisionLog(deps, deps.maxBuffered ?? 100_000, deps.flushIntervalMs ?? 100);
+  const log = decisionLog(deps, deps.maxBuffered ?? 100_000, deps.flushIntervalMs ?? 100);
   const heads = new Map<string, Head | Promise<Head>>();
   // Bumped by every invalidation, so a load that started before a change does not cache stale data.
   const generations = new Map<string, number>();
@@ -409,9 +378,13 @@ export function createDecisionService(deps: DecisionServiceDeps) {
     }
     if (!viaOutbox && !disagreement) return;
     if (
-      !log.add({ at, ...(viaOutbox ? { audit: viaOutbox } : {}), ...(disagreement ? { disagreement } : {}) })
+      !log.buffer.add({
+        at,
+        ...(viaOutbox ? { audit: viaOutbox } : {}),
+        ...(disagreement ? { disagreement } : {}),
+      })
     )
-      throw new Error(`the decision log holds ${log.size} unwritten records; the database is behind`);
+      throw new Error(`the decision log holds ${log.buffer.size} unwritten records; the database is behind`);
   }
 
   /**
@@ -701,9 +674,11 @@ export function createDecisionService(deps: DecisionServiceDeps) {
   return {
     evaluate,
     invalidate,
-    flush: () => log.flush(),
+    flush: async () => {
+      await log.buffer.flush();
+    },
     get buffered() {
-      return log.size;
+      return log.buffer.size;
     },
     async start(): Promise<void> {
       lastSeq = await store.maxHeadSeq(deps.db.kysely);

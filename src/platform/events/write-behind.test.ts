@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drivers } from '../../../test/support/drivers.js';
-import { type Database, openDatabase } from '../db/database.js';
+import { type Database, openDatabase, type Tx } from '../db/database.js';
 import { WriteBehind } from './write-behind.js';
 
 for (const driver of drivers()) {
@@ -12,6 +12,9 @@ for (const driver of drivers()) {
       await db?.close();
       await driver.dropDatabase(url);
     });
+    const insertAll = async (trx: Tx, batch: number[]) => {
+      for (const n of batch) await sql`insert into wb values (${n})`.execute(trx);
+    };
     const rows = async () =>
       (await sql<{ n: number }>`select n from wb order by n`.execute(db.kysely)).rows.map((r) => r.n);
 
@@ -19,11 +22,7 @@ for (const driver of drivers()) {
       url = await driver.createDatabase();
       db = await openDatabase(url ? { url } : { dataDir: 'memory://' });
       await sql`create table wb (n int primary key)`.execute(db.kysely);
-      const w = new WriteBehind<number>(
-        db,
-        (trx, n) => sql`insert into wb values (${n})`.execute(trx).then(() => {}),
-        3,
-      );
+      const w = new WriteBehind<number>(db, { write: insertAll, max: 3 });
       for (const n of [1, 2, 3, 4, 5]) w.add(n);
       expect(w.size).toBe(3);
       expect(w.dropped).toBe(2);
@@ -34,9 +33,13 @@ for (const driver of drivers()) {
 
     it('puts a failed batch back, all or nothing, and writes it on the next flush', async () => {
       let failing = true;
-      const w = new WriteBehind<number>(db, async (trx, n) => {
-        await sql`insert into wb values (${n})`.execute(trx);
-        if (failing && n === 7) throw new Error('database hiccup');
+      const w = new WriteBehind<number>(db, {
+        write: async (trx, batch) => {
+          for (const n of batch) {
+            await sql`insert into wb values (${n})`.execute(trx);
+            if (failing && n === 7) throw new Error('database hiccup');
+          }
+        },
       });
       w.add(6);
       w.add(7);
@@ -51,14 +54,13 @@ for (const driver of drivers()) {
 
     it('keeps the newest `max` under a long flood (past several compactions) and on a failed flush', async () => {
       let failing = false;
-      const w = new WriteBehind<number>(
-        db,
-        async (trx, n) => {
+      const w = new WriteBehind<number>(db, {
+        write: async (trx, batch) => {
           if (failing) throw new Error('database down');
-          await sql`insert into wb values (${n})`.execute(trx);
+          await insertAll(trx, batch);
         },
-        3,
-      );
+        max: 3,
+      });
       for (let n = 100; n < 110; n++) w.add(n);
       expect([w.size, w.dropped]).toEqual([3, 7]);
       failing = true;
@@ -70,6 +72,34 @@ for (const driver of drivers()) {
       failing = false;
       expect(await w.flush()).toBe(3);
       expect((await rows()).filter((n) => n >= 100)).toEqual([109, 110, 111]);
+    });
+
+    it('refuses past the bound when told to (the caller fails closed), writes in batches, and keeps a failed batch whole', async () => {
+      let failOn: number | undefined;
+      const batches: number[] = [];
+      const w = new WriteBehind<number>(db, {
+        write: async (trx, batch) => {
+          if (failOn !== undefined && batch.includes(failOn)) throw new Error('database hiccup');
+          await insertAll(trx, batch);
+        },
+        max: 5,
+        whenFull: 'refuse',
+        maxBatch: 2,
+        onWritten: (n) => batches.push(n),
+      });
+      for (const n of [200, 201, 202, 203, 204]) expect(w.add(n)).toBe(true);
+      expect(w.add(205)).toBe(false);
+      expect([w.size, w.dropped]).toEqual([5, 0]);
+      failOn = 202;
+      await expect(w.flush()).rejects.toThrow('database hiccup'); // 200–201 written, then 202–203 failed
+      expect(batches).toEqual([2]);
+      expect(w.size).toBe(3); // 202, 203 back in front of 204; nothing dropped
+      failOn = undefined;
+      // Two flushes at once run one after the other; the second finds nothing left.
+      const [a, b] = await Promise.all([w.flush(), w.flush()]);
+      expect([a, b]).toEqual([3, 0]);
+      expect(batches).toEqual([2, 2, 1]);
+      expect((await rows()).filter((n) => n >= 200)).toEqual([200, 201, 202, 203, 204]);
     });
   });
 }
