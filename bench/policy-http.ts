@@ -22,7 +22,7 @@
  * too (the line says how many); under wrk a run that outgrows its pool fails, saying so. The
  * overload run (512 connections, counting 200s and 503s) always uses autocannon.
  *
- *   npm run bench -- policy-http [--seconds 10] [--postgres [url]]
+ *   npm run bench -- policy-http [--seconds 10] [--postgres [url]] [--pace 10000] [--paced-only]
  * With --postgres the Warden node runs on PostgreSQL (a scratch database on the given server,
  * default WARDEN_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) instead of PGlite.
  */
@@ -35,6 +35,8 @@ import autocannon, { type Request } from 'autocannon';
 import { createNonce, signRequest } from '../src/modules/identity/http-signature.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 10;
+/** `--paced-only`: only the paced runs (at `--pace N` decisions/s, default 10,000), e.g. to find the rate a database sustains. */
+const pacedOnly = process.argv.includes('--paced-only');
 const pgFlag = process.argv.indexOf('--postgres');
 const postgresUrl =
   pgFlag < 0
@@ -229,7 +231,15 @@ async function load(
   let signedLive = 0;
   let cpu0: number;
   if (WRK) {
-    runWrk(url, connections, 2, auth === 'api-key' ? keyScript : signedScript(PRESIGNED_PER_SECOND * 2)); // warm-up
+    // Warm-up (JIT, caches); a paced run warms up at its own rate, so the audit backlog it leaves is its own.
+    runWrk(
+      url,
+      connections,
+      2,
+      auth === 'api-key'
+        ? keyScript + (paceRate ? pacing(paceRate) : '')
+        : signedScript(PRESIGNED_PER_SECOND * 2),
+    );
     const script =
       auth === 'api-key'
         ? keyScript + (paceRate ? pacing(paceRate) : '')
@@ -342,57 +352,59 @@ async function alone(mode: Mode, auth: 'api-key' | 'signed', c: number): Promise
   }
 }
 const pct = (a: Result, b: Result) => `${((a.rps / b.rps) * 100).toFixed(0)} %`;
-for (const c of [8, 32]) {
-  const bare = await alone('bare', 'signed', c);
-  const bareAudit = await alone('bare-audit', 'signed', c);
-  const bareKey = await alone('bare-key', 'api-key', c);
-  const floor = await alone('bare-key-audit', 'api-key', c);
-  // One fresh node for both Warden runs at this concurrency (a fresh temp data dir each time).
-  const warden = await startServer('warden');
-  let k: Result;
-  let s: Result;
-  try {
-    k = await load(warden, 'api-key', c);
-    s = await load(warden, 'signed', c);
-  } finally {
-    await stop(warden.child);
+if (!pacedOnly) {
+  for (const c of [8, 32]) {
+    const bare = await alone('bare', 'signed', c);
+    const bareAudit = await alone('bare-audit', 'signed', c);
+    const bareKey = await alone('bare-key', 'api-key', c);
+    const floor = await alone('bare-key-audit', 'api-key', c);
+    // One fresh node for both Warden runs at this concurrency (a fresh temp data dir each time).
+    const warden = await startServer('warden');
+    let k: Result;
+    let s: Result;
+    try {
+      k = await load(warden, 'api-key', c);
+      s = await load(warden, 'signed', c);
+    } finally {
+      await stop(warden.child);
+    }
+    rows.push(
+      `| ${c} | ${Math.round(k.rps)} (${k.p50} / ${k.p99})${behind(k)} | ${Math.round(floor.rps)} (${floor.p50} / ${floor.p99})${behind(floor)} | ${pct(k, floor)} | ${Math.round(bareKey.rps)} (${bareKey.p99}) | ${Math.round(s.rps)} (${s.p99})${behind(s)} | ${Math.round(bare.rps)} (${bare.p99}) | ${pct(s, bare)} | ${Math.round(bareAudit.rps)} (${bareAudit.p99})${behind(bareAudit)} | ${pct(bareAudit, bare)} |`,
+    );
+    backlogRows.push(`| ${c} | ${k.backlog} | ${floor.backlog} | ${s.backlog} | ${bareAudit.backlog} |`);
+    cpuRows.push(
+      `| ${c} | ${k.cpuUs.toFixed(0)} | ${floor.cpuUs.toFixed(0)} | ${bareKey.cpuUs.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${bare.cpuUs.toFixed(0)} | ${bareAudit.cpuUs.toFixed(0)} |`,
+    );
   }
-  rows.push(
-    `| ${c} | ${Math.round(k.rps)} (${k.p50} / ${k.p99})${behind(k)} | ${Math.round(floor.rps)} (${floor.p50} / ${floor.p99})${behind(floor)} | ${pct(k, floor)} | ${Math.round(bareKey.rps)} (${bareKey.p99}) | ${Math.round(s.rps)} (${s.p99})${behind(s)} | ${Math.round(bare.rps)} (${bare.p99}) | ${pct(s, bare)} | ${Math.round(bareAudit.rps)} (${bareAudit.p99})${behind(bareAudit)} | ${pct(bareAudit, bare)} |`,
+  console.log(
+    `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, load generator ${WRK ? 'wrk -t1' : 'autocannon (wrk not installed: apt-get install wrk)'}, audit writer thread ${process.env.WARDEN_AUDIT_WRITER_THREAD !== 'false' ? 'on' : 'off'}, audit flush ${process.env.WARDEN_AUDIT_FLUSH_MS ?? 20} ms, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
   );
-  backlogRows.push(`| ${c} | ${k.backlog} | ${floor.backlog} | ${s.backlog} | ${bareAudit.backlog} |`);
-  cpuRows.push(
-    `| ${c} | ${k.cpuUs.toFixed(0)} | ${floor.cpuUs.toFixed(0)} | ${bareKey.cpuUs.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${bare.cpuUs.toFixed(0)} | ${bareAudit.cpuUs.toFixed(0)} |`,
+  console.log(
+    '| concurrency | Warden, API key: decisions/s (p50 / p99 ms) | floor: bare + API key + audit record (p50 / p99 ms) | Warden / floor | bare + API key, no audit record (p99 ms) | Warden, signed (p99 ms) | bare signed, no audit (p99 ms) | signed / bare | bare signed + audit record (p99 ms) | its ratio to bare signed |',
   );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(r);
+  console.log('\nServer CPU per decision, µs (process and all its threads, from /proc):');
+  console.log(
+    '| concurrency | Warden, API key | floor: bare + API key + audit | bare + API key | Warden, signed | bare signed | bare signed + audit |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of cpuRows) console.log(r);
+  console.log(
+    '\nAudit records accepted and not yet written when the run ended (the writer keeps up when this stays near one flush of records):',
+  );
+  console.log(
+    '| concurrency | Warden, API key | floor: bare + API key + audit | Warden, signed | bare signed + audit |',
+  );
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of backlogRows) console.log(r);
 }
-console.log(
-  `\nPOST ${PATH}, Warden and the floor on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, load generator ${WRK ? 'wrk -t1' : 'autocannon (wrk not installed: apt-get install wrk)'}, audit writer thread ${process.env.WARDEN_AUDIT_WRITER_THREAD !== 'false' ? 'on' : 'off'}, audit flush ${process.env.WARDEN_AUDIT_FLUSH_MS ?? 20} ms, audit prepare workers ${process.env.WARDEN_AUDIT_PREPARE_WORKERS ?? 0}, ${seconds}s per run, ${new Date().toISOString()}, node ${process.version}, load average before ${load1}, after ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
-console.log(
-  '| concurrency | Warden, API key: decisions/s (p50 / p99 ms) | floor: bare + API key + audit record (p50 / p99 ms) | Warden / floor | bare + API key, no audit record (p99 ms) | Warden, signed (p99 ms) | bare signed, no audit (p99 ms) | signed / bare | bare signed + audit record (p99 ms) | its ratio to bare signed |',
-);
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(r);
-console.log('\nServer CPU per decision, µs (process and all its threads, from /proc):');
-console.log(
-  '| concurrency | Warden, API key | floor: bare + API key + audit | bare + API key | Warden, signed | bare signed | bare signed + audit |',
-);
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
-for (const r of cpuRows) console.log(r);
-console.log(
-  '\nAudit records accepted and not yet written when the run ended (the writer keeps up when this stays near one flush of records):',
-);
-console.log(
-  '| concurrency | Warden, API key | floor: bare + API key + audit | Warden, signed | bare signed + audit |',
-);
-console.log('| --- | --- | --- | --- | --- |');
-for (const r of backlogRows) console.log(r);
 
 // The issue's figure as a rate: 10,000 API-key decisions/s offered (wrk paced), p99 at each
 // concurrency — Warden and the floor, each on a fresh server.
-const PACE = 10_000;
+const PACE = Number(process.argv[process.argv.indexOf('--pace') + 1]) || 10_000;
 if (WRK) {
   console.log(
     `\nPaced at ${PACE.toLocaleString('en')} API-key decisions/s (wrk, ${seconds}s): decisions/s served (p50 / p99 ms), audit backlog at the end`,
@@ -416,14 +428,16 @@ if (WRK) {
   }
 }
 
-// Past the knee, on a fresh node: 512 connections of API-key decisions.
-const OVERLOAD = 512;
-const node = await startServer('warden');
-try {
-  const o = await overload(node, OVERLOAD);
-  console.log(
-    `\nPast the knee: ${OVERLOAD} connections, API key, ${seconds}s — 200/s ${Math.round(o.ok)}, 503/s ${Math.round(o.shed)}, other statuses ${o.others}, socket errors ${o.errors}, timeouts ${o.timeouts}, p50 ${o.p50} ms, p99 ${o.p99} ms, /health/live afterwards ${o.live}, node ${node.child.exitCode === null ? 'still running' : `exited ${node.child.exitCode}`}`,
-  );
-} finally {
-  await stop(node.child);
+if (!pacedOnly) {
+  // Past the knee, on a fresh node: 512 connections of API-key decisions.
+  const OVERLOAD = 512;
+  const node = await startServer('warden');
+  try {
+    const o = await overload(node, OVERLOAD);
+    console.log(
+      `\nPast the knee: ${OVERLOAD} connections, API key, ${seconds}s — 200/s ${Math.round(o.ok)}, 503/s ${Math.round(o.shed)}, other statuses ${o.others}, socket errors ${o.errors}, timeouts ${o.timeouts}, p50 ${o.p50} ms, p99 ${o.p99} ms, /health/live afterwards ${o.live}, node ${node.child.exitCode === null ? 'still running' : `exited ${node.child.exitCode}`}`,
+    );
+  } finally {
+    await stop(node.child);
+  }
 }
