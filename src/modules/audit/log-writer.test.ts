@@ -200,6 +200,23 @@ for (const { driver, thread } of modes) {
       expect((await audit.service.verify(other, {})).ok).toBe(true);
     });
 
+    it('flush waits for records a batch already in flight took off the queue', async () => {
+      const busy = build({ flushIntervalMs: 1 });
+      await busy.start!();
+      try {
+        for (let round = 0; round < 5; round++) {
+          const tenant = randomUUID();
+          for (let i = 0; i < 2000; i++) busy.append(rec(tenant, i));
+          // Let the 1 ms timer take them all in one batch, then flush while it is being prepared and written.
+          await new Promise((r) => setTimeout(r, 3));
+          await busy.flush();
+          expect(await countOf(tenant)).toBe(2000);
+        }
+      } finally {
+        await busy.stop!();
+      }
+    });
+
     it('applies a change of redaction settings to the records appended after it', async () => {
       const tenant = randomUUID();
       const withPii = (i: number) => ({ ...rec(tenant, i), metadata: { note: 'mail bob@example.org' } });

@@ -204,6 +204,8 @@ export class AuditBuffer implements AuditWriter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private failures = 0;
+  /** Batches taken off the queue and not yet committed (or put back): flush() waits for its records there too. */
+  private readonly inFlight = new Set<Pending[]>();
   /**
    * Set after a failed batch: batches then hold one tenant each, and a tenant whose batch fails
    * goes to the back of the queue, so one tenant's broken log cannot hold up every other tenant's
@@ -305,11 +307,18 @@ export class AuditBuffer implements AuditWriter {
     this.timer.unref();
   }
 
-  /** Writes everything appended before the call. Throws if a batch fails (its records stay queued). */
+  /**
+   * Writes everything appended before the call, including records a batch already in flight took
+   * off the queue (the timer's): returning while those are uncommitted would not be durable.
+   * Throws if a batch fails (its records stay queued).
+   */
   async flush(): Promise<void> {
     const target = this.seq;
-    while (this.queue.some((p) => p.seq <= target)) {
-      await this.exclusive(() => this.flushOnce());
+    const mine = (p: Pending) => p.seq <= target;
+    for (;;) {
+      if (this.queue.some(mine)) await this.exclusive(() => this.flushOnce());
+      else if ([...this.inFlight].some((b) => b.some(mine))) await this.running;
+      else return;
     }
   }
 
@@ -360,6 +369,7 @@ export class AuditBuffer implements AuditWriter {
   private async takePrepared(): Promise<Taken> {
     const isolated = this.isolating;
     const batch = isolated ? this.takeOneTenant() : this.queue.splice(0, this.maxBatch);
+    this.inFlight.add(batch);
     try {
       const tenants = [...new Set(batch.map(tenantOf))];
       const pool = this.options.pool;
@@ -394,6 +404,7 @@ export class AuditBuffer implements AuditWriter {
   /** A batch was not written: durable callers learn now, the other records are queued again, in order. */
   private failed(taken: Taken, err: unknown): void {
     const { batch, isolated } = taken;
+    this.inFlight.delete(batch);
     const kept = batch.filter((p) => !p.durable);
     for (const p of batch) p.durable?.reject(err);
     if (isolated) {
@@ -435,12 +446,16 @@ export class AuditBuffer implements AuditWriter {
       try {
         leafIndexes = await writing;
       } catch (err) {
-        if (next) this.queue = [...next.batch, ...this.queue]; // prepared, never attempted
+        if (next) {
+          this.inFlight.delete(next.batch);
+          this.queue = [...next.batch, ...this.queue]; // prepared, never attempted
+        }
         this.failed(taken, err);
         throw err;
       }
       if (this.queue.length === 0 && !next) this.isolating = false;
       this.failures = 0;
+      this.inFlight.delete(taken.batch);
       for (const [i, p] of taken.batch.entries()) {
         p.durable?.resolve({
           record_id: p.recordId,
