@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import type { Consumer } from '../../platform/events/bus.js';
-import { WriteBehind } from '../../platform/events/write-behind.js';
+import { oneByOne, WriteBehind } from '../../platform/events/write-behind.js';
 import type { WardenModule } from '../../platform/module.js';
 import type { SecretsStore } from '../../platform/secrets.js';
 import { recordAudit } from './audit-records.js';
@@ -86,11 +86,7 @@ const DEFAULT_MAX_REVOKED = 1_000_000;
 
 export function createAuthzModule(deps: AuthzModuleDeps): AuthzModule {
   const rootKeys = createRootKeys(deps);
-  const denials = new WriteBehind(deps.db, {
-    write: async (trx, batch: Parameters<typeof recordAudit>[1][]) => {
-      for (const record of batch) await recordAudit(trx, record);
-    },
-  });
+  const denials = new WriteBehind(deps.db, { write: oneByOne(recordAudit) });
   const maxRevoked = deps.maxRevoked ?? DEFAULT_MAX_REVOKED;
   const verifier = createVerifier({
     rootKeys,

@@ -5,7 +5,7 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Counters } from '../../platform/counters/types.js';
 import type { Database } from '../../platform/db/database.js';
-import { WriteBehind } from '../../platform/events/write-behind.js';
+import { oneByOne, WriteBehind } from '../../platform/events/write-behind.js';
 import type { Authenticator, Authorizer } from '../../platform/http/auth.js';
 import type { SignatureAuthenticator } from '../../platform/http/edge.js';
 import type { WardenModule } from '../../platform/module.js';
@@ -105,11 +105,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
         ]
       : []),
   ];
-  const denials = new WriteBehind(deps.db, {
-    write: async (trx, batch: Parameters<typeof recordAudit>[1][]) => {
-      for (const record of batch) await recordAudit(trx, record);
-    },
-  });
+  const denials = new WriteBehind(deps.db, { write: oneByOne(recordAudit) });
   const guarded: Authorizer = (principal, permission) => {
     const allowed = authorize(principal, permission);
     if (!allowed) denials.add(denialRecord(principal, permission));

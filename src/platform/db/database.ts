@@ -60,7 +60,7 @@ export interface Database {
   readonly linkable: boolean;
 }
 
-/** See `Database.threadLink`; `openDatabase({ link })` opens it on the other thread. */
+/** See `Database.threadLink`; the other thread opens it with `openDatabase({ url })` or `openDatabase({ pglitePort })`. */
 export type ThreadLink = { readonly url: string } | { readonly pglite: MessagePort };
 
 export interface DatabaseOptions {

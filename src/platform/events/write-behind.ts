@@ -26,6 +26,15 @@ export interface WriteBehindOptions<T> {
   onWritten?: (items: number) => void;
 }
 
+/** A batch writer from a one-item writer: the items one after the other, in the batch's transaction. */
+export function oneByOne<T>(
+  write: (trx: Tx, item: T) => Promise<void>,
+): (trx: Tx, batch: T[]) => Promise<void> {
+  return async (trx, batch) => {
+    for (const item of batch) await write(trx, item);
+  };
+}
+
 export class WriteBehind<T> {
   /** Waiting items from `head` on; those before it were dropped (compacted once `max` of them). */
   private pending: T[] = [];
