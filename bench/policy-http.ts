@@ -22,7 +22,7 @@
  * too (the line says how many); under wrk a run that outgrows its pool fails, saying so. The
  * overload run (512 connections, counting 200s and 503s) always uses autocannon.
  *
- *   npm run bench -- policy-http [--seconds 10] [--postgres [url]] [--pace 10000] [--paced-only]
+ *   [BENCH_CPU_PROF=dir] npm run bench -- policy-http [--seconds 10] [--postgres [url]] [--pace 10000] [--paced-only | --signed-only]
  * With --postgres the Warden node runs on PostgreSQL (a scratch database on the given server,
  * default WARDEN_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) instead of PGlite.
  */
@@ -37,6 +37,8 @@ import { createNonce, signRequest } from '../src/modules/identity/http-signature
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 10;
 /** `--paced-only`: only the paced runs (at `--pace N` decisions/s, default 10,000), e.g. to find the rate a database sustains. */
 const pacedOnly = process.argv.includes('--paced-only');
+/** `--signed-only`: only the signed runs (bare, bare + record, Warden), e.g. to compare a change to the signature path. */
+const signedOnly = process.argv.includes('--signed-only');
 const pgFlag = process.argv.indexOf('--postgres');
 const postgresUrl =
   pgFlag < 0
@@ -62,7 +64,18 @@ type Mode = 'warden' | 'bare' | 'bare-audit' | 'bare-key' | 'bare-key-audit';
 async function startServer(mode: Mode): Promise<{ ready: Ready; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', './bench/servers/built.mjs', 'bench/servers/policy-server.ts', mode],
+    [
+      // BENCH_CPU_PROF=dir: each server writes a V8 CPU profile there (dir/<mode>/) when it stops.
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, mode)}`]
+        : []),
+      '--import',
+      'tsx',
+      '--import',
+      './bench/servers/built.mjs',
+      'bench/servers/policy-server.ts',
+      mode,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, AGENT_KEY, ...(postgresUrl ? { BENCH_POSTGRES_URL: postgresUrl } : {}) },
@@ -352,6 +365,24 @@ async function alone(mode: Mode, auth: 'api-key' | 'signed', c: number): Promise
   }
 }
 const pct = (a: Result, b: Result) => `${((a.rps / b.rps) * 100).toFixed(0)} %`;
+if (signedOnly) {
+  console.log(
+    `\nPOST ${PATH}, signed runs only, on ${postgresUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${WRK ? 'wrk -t1' : 'autocannon'}, ${seconds}s per run, ${new Date().toISOString()}`,
+  );
+  console.log(
+    '| concurrency | Warden, signed (p99 ms), CPU µs | bare signed (p99), CPU µs | signed / bare | bare signed + record (p99), CPU µs | its ratio |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const c of [8, 32]) {
+    const bare = await alone('bare', 'signed', c);
+    const bareAudit = await alone('bare-audit', 'signed', c);
+    const s = await alone('warden', 'signed', c);
+    console.log(
+      `| ${c} | ${Math.round(s.rps)} (${s.p99}), ${s.cpuUs.toFixed(0)}${behind(s)} | ${Math.round(bare.rps)} (${bare.p99}), ${bare.cpuUs.toFixed(0)} | ${pct(s, bare)} | ${Math.round(bareAudit.rps)} (${bareAudit.p99}), ${bareAudit.cpuUs.toFixed(0)}${behind(bareAudit)} | ${pct(bareAudit, bare)} |`,
+    );
+  }
+  process.exit(0);
+}
 if (!pacedOnly) {
   for (const c of [8, 32]) {
     const bare = await alone('bare', 'signed', c);

@@ -41,6 +41,7 @@ import { createTokenCache } from '../../src/modules/authz/token-cache.js';
 import { agentIdFor, registrationMessage } from '../../src/modules/identity/agent-keys.js';
 import { verifyRequest } from '../../src/modules/identity/http-signature.js';
 import { createActivation, createCelEnvironment } from '../../src/modules/policy/cel/compile.js';
+import { decisionMadeRecord } from '../../src/modules/policy/decisions.js';
 import { DEFAULT_POLICY } from '../../src/modules/policy/default-policy.js';
 import { compileRules, decide, factsFromInput } from '../../src/modules/policy/engine.js';
 import { auditPayload } from '../../src/modules/policy/events.js';
@@ -339,29 +340,23 @@ if (mode === 'warden') {
       });
       const v = decide(policy, body.action, createActivation(factsFromInput(input, at)));
       const decisionId = newId();
-      // The same record the decision path writes (policy/decisions.ts), facts included.
+      // The very record the decision path writes, facts included (policy/decisions.ts).
       audit?.append({
         tenant_id: tenantId,
-        ...auditPayload({
-          tenantId,
-          eventType: 'decision.made',
-          actor: caller.actor,
-          resourceId: body.resource.id,
-          action: body.action,
-          outcome: v.decision,
-          metadata: {
-            decision_id: decisionId,
-            agent_id: agentId,
-            policy: { policy_id: tenantId, version_id: tenantId, version: 1 },
-            rule_ids: v.ruleIds,
-            reasons: v.reasons,
-            errors: v.errors,
-            risk_score: input.risk.score,
-            approval_id: null,
-            cached: false,
+        ...auditPayload(
+          decisionMadeRecord({
+            tenantId,
+            actor: caller.actor,
             input,
-          },
-        }),
+            decisionId,
+            agentId,
+            verdict: v,
+            riskScore: input.risk.score,
+            policy: { policy_id: tenantId, version_id: tenantId, version: 1 },
+            approvalId: null,
+            cached: false,
+          }),
+        ),
       } as Parameters<NonNullable<typeof audit>['append']>[0]);
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({

@@ -19,6 +19,7 @@ import type { Principal } from '../../platform/http/auth.js';
 import { ProblemError } from '../../platform/http/problem.js';
 import { parseMasterKeys, SecretsStore } from '../../platform/secrets.js';
 import { type AuditAppend, type AuditModule, createAuditModule } from '../audit/index.js';
+import { decisionMadeRecord } from './decisions.js';
 import { type AgentFacts, createPolicyModule, type DelegationVerifier, type PolicyModule } from './index.js';
 import { sandboxRules, sandboxTests } from './test/policy-fixtures.js';
 
@@ -615,5 +616,57 @@ describe('decision records through an in-process audit appender', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('decisionMadeRecord', () => {
+  const base = {
+    tenantId: randomUUID(),
+    actor: 'agent:x',
+    input: {
+      agent: { id: AGENT, tier: 'standard', trust_level: 'trusted', metadata: {} },
+      action: 'sandbox.create',
+      resource: { id: 'sandbox:one' },
+      context: { estimated_cost: 5 },
+      risk: { score: 12, factors: [] },
+    },
+    decisionId: randomUUID(),
+    agentId: AGENT,
+    verdict: { decision: 'allow' as const, ruleIds: ['r1'], reasons: ['fine'], errors: [] },
+    riskScore: 12,
+    policy: { policy_id: randomUUID(), version_id: randomUUID(), version: 3 },
+    approvalId: null,
+    cached: false,
+  };
+
+  it('states the verdict, its source and the facts it was made on', () => {
+    const r = decisionMadeRecord(base);
+    expect(r).toMatchObject({
+      tenantId: base.tenantId,
+      eventType: 'decision.made',
+      actor: 'agent:x',
+      resourceId: 'sandbox:one',
+      action: 'sandbox.create',
+      outcome: 'allow',
+    });
+    expect(r.metadata).toEqual({
+      decision_id: base.decisionId,
+      agent_id: AGENT,
+      policy: base.policy,
+      rule_ids: ['r1'],
+      reasons: ['fine'],
+      errors: [],
+      risk_score: 12,
+      approval_id: null,
+      cached: false,
+      input: base.input,
+    });
+  });
+
+  it('names who vouched for the agent only when no delegation token was presented', () => {
+    expect(decisionMadeRecord({ ...base, verifiedBy: 'api_key:ci' }).metadata.delegation_verified_by).toBe(
+      'api_key:ci',
+    );
+    expect('delegation_verified_by' in decisionMadeRecord(base).metadata).toBe(false);
   });
 });

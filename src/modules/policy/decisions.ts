@@ -231,6 +231,53 @@ export function boundedJsonSize(value: unknown, budget: number, depth = 0): numb
   return size;
 }
 
+/** What a `decision.made` record says: the verdict, where it came from, and the facts it was made on. */
+export interface DecisionMade {
+  tenantId: string;
+  /** `kind:id` of the caller (actorOf). */
+  actor: string;
+  input: DecisionInput;
+  /** The risk score computed for `input` (input.risk, set before the verdict). */
+  riskScore: number;
+  decisionId: string;
+  agentId: string;
+  verdict: Pick<Verdict, 'decision' | 'ruleIds' | 'reasons' | 'errors'>;
+  policy: { policy_id: string; version_id: string; version: number } | null;
+  approvalId: string | null;
+  cached: boolean;
+  /** Set when no delegation token was presented and the caller vouched for the agent itself. */
+  verifiedBy?: string;
+}
+
+/**
+ * The `decision.made` audit record of a decision. It carries the facts the decision was made on:
+ * simulation replays them (redacted like every audit record, so a rule matching on an e-mail
+ * address sees [REDACTED:EMAIL]). Exported so the benchmark's floors write this very record.
+ */
+export function decisionMadeRecord(d: DecisionMade): PolicyAudit {
+  return {
+    tenantId: d.tenantId,
+    eventType: 'decision.made',
+    actor: d.actor,
+    resourceId: d.input.resource?.id ?? null,
+    action: d.input.action,
+    outcome: d.verdict.decision,
+    metadata: {
+      decision_id: d.decisionId,
+      agent_id: d.agentId,
+      policy: d.policy,
+      rule_ids: d.verdict.ruleIds,
+      reasons: d.verdict.reasons,
+      errors: d.verdict.errors,
+      risk_score: d.riskScore,
+      approval_id: d.approvalId,
+      cached: d.cached,
+      ...(d.verifiedBy !== undefined ? { delegation_verified_by: d.verifiedBy } : {}),
+      input: d.input,
+    },
+  };
+}
+
 /** The audit records of a batch as outbox events, in the caller's transaction. */
 async function publishAudits(trx: Tx, batch: LogEntry[]): Promise<void> {
   for (const e of batch)
@@ -625,31 +672,21 @@ export function createDecisionService(deps: DecisionServiceDeps) {
       const policy = active
         ? { policy_id: active.policyId, version_id: active.versionId, version: active.version }
         : null;
-      // The record carries the facts the decision was made on: simulation replays them (redacted
-      // like every audit record, so a rule matching on an e-mail address sees [REDACTED:EMAIL]).
       record(
         at,
-        {
+        decisionMadeRecord({
           tenantId: req.tenantId,
-          eventType: 'decision.made',
           actor: actorOf(req.caller),
-          resourceId: req.resource.id,
-          action: req.action,
-          outcome: v.decision,
-          metadata: {
-            decision_id: decisionId,
-            agent_id: agentId,
-            policy,
-            rule_ids: v.ruleIds,
-            reasons: v.reasons,
-            errors: v.errors,
-            risk_score: risk.score,
-            approval_id: approvalId,
-            cached,
-            ...('verifiedBy' in req.delegation ? { delegation_verified_by: req.delegation.verifiedBy } : {}),
-            input,
-          },
-        },
+          input,
+          decisionId,
+          agentId,
+          verdict: v,
+          riskScore: risk.score,
+          policy,
+          approvalId,
+          cached,
+          ...('verifiedBy' in req.delegation ? { verifiedBy: req.delegation.verifiedBy } : {}),
+        }),
         disagreement,
       );
       return {
