@@ -186,12 +186,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await db.ping();
     return db;
   }
-  if (options.pglitePort) {
-    const inTransaction = new AsyncLocalStorage<TransactionMark>();
-    const port = new PGlitePort(options.pglitePort);
-    const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(port, inTransaction) });
-    return new WardenDatabase('pglite', kysely, inTransaction, async () => {});
-  }
+  if (options.pglitePort) return embeddedDatabase(new PGlitePort(options.pglitePort), async () => {});
   const dataDir = options.dataDir ?? './.warden/data';
   const memory = dataDir.startsWith('memory://');
   let unlock = async () => {};
@@ -217,16 +212,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await unlock();
     throw err;
   }
-  const inTransaction = new AsyncLocalStorage<TransactionMark>();
-  const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(pglite, inTransaction) });
   const thread = pglite instanceof PGliteThread ? pglite : undefined;
-  return new WardenDatabase(
-    'pglite',
-    kysely,
-    inTransaction,
+  return embeddedDatabase(
+    pglite,
     unlock,
     thread && (() => (thread.closed ? undefined : { pglite: thread.attach() })),
   );
+}
+
+/** A Database on the embedded PGlite: in this thread, on its own thread, or through a port attached to that. */
+function embeddedDatabase(
+  pglite: EmbeddedPg,
+  onClose: () => Promise<void>,
+  threadLink?: () => ThreadLink | undefined,
+): Database {
+  const inTransaction = new AsyncLocalStorage<TransactionMark>();
+  const kysely = new Kysely<AnyDB>({ dialect: new PGliteDialect(pglite, inTransaction) });
+  return new WardenDatabase('pglite', kysely, inTransaction, onClose, threadLink);
 }
 
 /**
