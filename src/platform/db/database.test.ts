@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { DataDirLockedError, openDatabase } from './database.js';
 import { DataDirNotEmptyError } from './embedded-init.js';
 import { migrate } from './migrate.js';
 import { NestedConnectionError } from './pglite-dialect.js';
+import { parseBytea, serializeBytea } from './pglite-thread-protocol.js';
 
 const T1 = '01936f6e-0000-7000-8000-000000000001';
 const T2 = '01936f6e-0000-7000-8000-000000000002';
@@ -78,6 +80,21 @@ for (const driver of drivers()) {
       );
     });
 
+    it('sends and reads bytea byte for byte on both drivers, views of a larger buffer included', async () => {
+      const whole = randomBytes(4096);
+      whole[10] = 0;
+      whole[11] = 0xff;
+      const view = whole.subarray(7, 1031); // byteOffset 7 into a larger buffer
+      const r = await sql<{ a: Uint8Array; n: number; h: string; e: Uint8Array }>`
+        select ${view}::bytea as a, octet_length(${view}::bytea) as n, encode(sha256(${view}::bytea), 'hex') as h,
+          ${new Uint8Array(0)}::bytea as e`.execute(t.db.kysely);
+      const row = r.rows[0]!;
+      expect(row.n).toBe(1024);
+      expect(row.h).toBe(createHash('sha256').update(view).digest('hex'));
+      expect(Buffer.from(row.a).equals(view)).toBe(true);
+      expect(row.e.length).toBe(0);
+    });
+
     it('rolls back every statement of a failed transaction', async () => {
       await expect(
         t.db.transaction(async (trx) => {
@@ -119,6 +136,24 @@ for (const driver of drivers()) {
     });
   });
 }
+
+describe('PGlite bytea codec', () => {
+  it('round-trips any bytes through the hex format, each result with a buffer of its own', () => {
+    const bytes = randomBytes(300).subarray(3, 260);
+    const text = serializeBytea(bytes);
+    expect(text).toBe(`\\x${bytes.toString('hex')}`);
+    const back = parseBytea(text);
+    expect(Buffer.from(back).equals(bytes)).toBe(true);
+    expect(back.buffer.byteLength).toBe(257);
+    expect(parseBytea('\\x').length).toBe(0);
+  });
+
+  it('refuses what is not bytes, and bytea text that is not hex', () => {
+    expect(() => serializeBytea('abc')).toThrow(TypeError);
+    expect(() => serializeBytea([1, 2])).toThrow(TypeError);
+    expect(() => parseBytea('abc\\000')).toThrow(/hex format/);
+  });
+});
 
 describe('database (pglite specifics)', () => {
   it('lets another client of the process share the embedded database without interleaving transactions', async () => {

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { beginFirstStart } from './embedded-init.js';
 import { type EmbeddedPg, PGliteDialect } from './pglite-dialect.js';
 import { PGlitePort, PGliteThread } from './pglite-thread.js';
-import { INT8_OID, PGLITE_PARSERS, parseInt8 } from './pglite-thread-protocol.js';
+import { INT8_OID, PGLITE_PARSERS, PGLITE_SERIALIZERS, parseInt8 } from './pglite-thread-protocol.js';
 import { PREPARED, preparedStatements } from './prepared.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each module narrows this to its own table types.
@@ -205,7 +205,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         await thread.close().catch(() => {});
         throw err;
       });
-    } else pglite = await PGlite.create(memory ? undefined : dataDir, { parsers: PGLITE_PARSERS });
+    } else
+      pglite = await PGlite.create(memory ? undefined : dataDir, {
+        parsers: PGLITE_PARSERS,
+        serializers: PGLITE_SERIALIZERS,
+      });
     // The cluster is complete and open: a later interruption no longer makes it a half-made one.
     created?.();
   } catch (err) {

@@ -36,5 +36,40 @@ export function parseInt8(text: string): number {
 export const INT8_OID = 20;
 export const NUMERIC_OID = 1700;
 
-/** PGlite's type parsers, wherever it runs: int8 as a number, numeric as exact text. */
-export const PGLITE_PARSERS = { [INT8_OID]: parseInt8, [NUMERIC_OID]: (text: string) => text };
+export const BYTEA_OID = 17;
+
+/*
+ * bytea crosses PGlite's protocol as hex text. PGlite's own codec for it goes a byte at a time
+ * (Array.from → toString(16) → padStart → join, and parseInt per pair): ~170 µs to send a 1 KiB
+ * audit record and ~110 µs to read one back, measured here — it bounded the embedded audit log at
+ * ~2,500 records/s. Buffer's native hex codec does the same in ~2 µs.
+ */
+
+/** A bytea parameter as PostgreSQL's hex input format. */
+export function serializeBytea(value: unknown): string {
+  if (!(value instanceof Uint8Array)) throw new TypeError('a bytea parameter must be a Uint8Array or Buffer');
+  return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+}
+
+/**
+ * A bytea column from PostgreSQL's hex output format (`\x…`, the default bytea_output). Returns a
+ * plain Uint8Array with a buffer of its own, as PGlite's parser does (a pooled Buffer would drag
+ * its whole 8 KiB pool through every structured clone to another thread).
+ */
+export function parseBytea(text: string): Uint8Array {
+  if (!text.startsWith('\\x'))
+    throw new RangeError('bytea value is not in hex format (bytea_output must be hex)');
+  const out = new Uint8Array((text.length - 2) >>> 1);
+  Buffer.from(out.buffer).write(text.slice(2), 'hex');
+  return out;
+}
+
+/** PGlite's type parsers, wherever it runs: int8 as a number, numeric as exact text, bytea natively. */
+export const PGLITE_PARSERS = {
+  [INT8_OID]: parseInt8,
+  [NUMERIC_OID]: (text: string) => text,
+  [BYTEA_OID]: parseBytea,
+};
+
+/** PGlite's parameter serializers: bytea natively. */
+export const PGLITE_SERIALIZERS = { [BYTEA_OID]: serializeBytea };

@@ -9,7 +9,12 @@
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLITE_PARSERS, type ThreadReply, type ThreadRequest } from './pglite-thread-protocol.js';
+import {
+  PGLITE_PARSERS,
+  PGLITE_SERIALIZERS,
+  type ThreadReply,
+  type ThreadRequest,
+} from './pglite-thread-protocol.js';
 
 const port = parentPort!;
 const { dataDir } = workerData as { dataDir: string | undefined };
@@ -42,7 +47,7 @@ function describe(err: unknown): ThreadReply['error'] {
 
 let db: PGlite;
 try {
-  db = await PGlite.create(dataDir, { parsers: PGLITE_PARSERS });
+  db = await PGlite.create(dataDir, { parsers: PGLITE_PARSERS, serializers: PGLITE_SERIALIZERS });
   port.postMessage({ id: 0, result: 'ready' } satisfies ThreadReply);
 } catch (err) {
   port.postMessage({ id: 0, error: describe(err) } satisfies ThreadReply);
