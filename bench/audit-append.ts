@@ -7,14 +7,20 @@
  *     a copy of audit.records (same columns and indexes), no hashing;
  *  3. a raw COPY FROM STDIN of the same bytes into such a copy, no hashing, no redaction.
  *
- *   npx tsx bench/audit-append.ts [seconds=30] [tenants=16] [prepareWorkers=0]
+ *   npx tsx bench/audit-append.ts [seconds=30] [tenants=16] [prepareWorkers=0] [--pglite]
  *   (WARDEN_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; a scratch database is
- *   created and dropped)
+ *   created and dropped). With --pglite, the embedded database instead (on its thread, in a temporary
+ *   data directory, the audit writer thread reaching it through an attached port, as `npm start`
+ *   runs): 1 and 2 only, COPY not being reachable through the PGlite thread.
  *
  * Afterwards every tenant's log gets a signed head and one tenant's whole log is verified
  * (every leaf, proof, signature and consistency proof), so the throughput is of a correct log.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { MIGRATION_SOURCES } from '../src/module-list.js';
@@ -27,9 +33,11 @@ import { migrate } from '../src/platform/db/migrate.js';
 import { parseMasterKeys, SecretsStore } from '../src/platform/secrets.js';
 
 const adminUrl = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const SECONDS = Number(process.argv[2] ?? 30);
-const TENANTS = Number(process.argv[3] ?? 16);
-const WORKERS = Number(process.argv[4] ?? 0);
+const PGLITE = process.argv.includes('--pglite');
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const SECONDS = Number(positional[0] ?? 30);
+const TENANTS = Number(positional[1] ?? 16);
+const WORKERS = Number(positional[2] ?? 0);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const WORDS =
@@ -125,8 +133,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const url = await createDatabase();
-  const db = await openDatabase({ url, poolSize: 4 });
+  const dataDir = PGLITE ? mkdtempSync(join(tmpdir(), 'warden-bench-audit-')) : undefined;
+  const url = dataDir ? undefined : await createDatabase();
+  const db = await openDatabase(dataDir ? { dataDir: join(dataDir, 'data') } : { url, poolSize: 4 });
   try {
     await migrate(db, MIGRATION_SOURCES);
     const tenants = Array.from({ length: TENANTS }, () => randomUUID());
@@ -188,11 +197,6 @@ async function main(): Promise<void> {
     await audit.stop!();
 
     // The same rows for the baselines: the canonical bytes the subject stored.
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query('create schema bench');
-    await client.query('create table bench.single (like audit.records including all)');
-    await client.query('create table bench.copied (like audit.records including all)');
     const rows: Row[] = prepared.map((p, i) => ({
       tenant: p.tenantId,
       leaf: i,
@@ -208,12 +212,22 @@ async function main(): Promise<void> {
     }));
 
     // 2. One INSERT per record, serial, for a third of the subject's time (its rate is steady).
+    // node-postgres straight to PostgreSQL; on PGlite the node's own connection (its thread).
+    const client = PGLITE ? undefined : new pg.Client({ connectionString: url });
+    const query = async (text: string, values: unknown[] = []) => {
+      if (client) await client.query(text, values);
+      else await db.kysely.executeQuery(CompiledQuery.raw(text, values));
+    };
+    await client?.connect();
+    await query('create schema bench');
+    await query('create table bench.single (like audit.records including all)');
+    await query('create table bench.copied (like audit.records including all)');
     let singles = 0;
     const sStart = performance.now();
     const sEnd = sStart + (SECONDS * 1000) / 3;
     while (performance.now() < sEnd) {
       const r = rows[singles % pool]!;
-      await client.query(
+      await query(
         `insert into bench.single (${columns}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [
           r.tenant,
@@ -237,7 +251,7 @@ async function main(): Promise<void> {
     let copied = 0;
     const cStart = performance.now();
     const cEnd = cStart + (SECONDS * 1000) / 3;
-    while (performance.now() < cEnd) {
+    while (client && performance.now() < cEnd) {
       const chunks: Buffer[] = [];
       for (let k = 0; k < 5000; k++) {
         const r = rows[(copied + k) % pool]!;
@@ -253,10 +267,10 @@ async function main(): Promise<void> {
       copied += 5000;
     }
     const copyRate = copied / ((performance.now() - cStart) / 1000);
-    await client.end();
+    await client?.end();
 
     console.log(
-      `audit append into PostgreSQL, ${SECONDS} s, ${TENANTS} tenants, ${fmt(avgBytes)} B canonical records (${(hits / pool) * 100}% with PII), ${WORKERS} prepare worker(s)`,
+      `audit append into ${PGLITE ? 'embedded PGlite (its thread; the audit writer thread attached)' : 'PostgreSQL'}, ${SECONDS} s, ${TENANTS} tenants, ${fmt(avgBytes)} B canonical records (${(hits / pool) * 100}% with PII), ${WORKERS} prepare worker(s)`,
     );
     console.log('');
     console.log('| path | records/s | ratio |');
@@ -267,9 +281,10 @@ async function main(): Promise<void> {
     console.log(
       `| one INSERT per record (same bytes, no hashing), serial | ${fmt(singleRate)} | append is ${(appendRate / singleRate).toFixed(1)}× |`,
     );
-    console.log(
-      `| raw COPY of the same bytes (no hashing, no redaction) | ${fmt(copyRate)} | append is ${((appendRate / copyRate) * 100).toFixed(0)}% |`,
-    );
+    if (client)
+      console.log(
+        `| raw COPY of the same bytes (no hashing, no redaction) | ${fmt(copyRate)} | append is ${((appendRate / copyRate) * 100).toFixed(0)}% |`,
+      );
     console.log('');
     console.log(`appended ${fmt(appended)} records in ${appendSeconds.toFixed(1)} s (final flush included)`);
     console.log(
@@ -284,7 +299,8 @@ async function main(): Promise<void> {
     );
   } finally {
     await db.close();
-    await dropDatabase(url);
+    if (url) await dropDatabase(url);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
