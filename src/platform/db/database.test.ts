@@ -152,6 +152,8 @@ describe('PGlite bytea codec', () => {
     expect(() => serializeBytea('abc')).toThrow(TypeError);
     expect(() => serializeBytea([1, 2])).toThrow(TypeError);
     expect(() => parseBytea('abc\\000')).toThrow(/hex format/);
+    expect(() => parseBytea('\\x0g')).toThrow(/well-formed/);
+    expect(() => parseBytea('\\xabc')).toThrow(/well-formed/);
   });
 });
 

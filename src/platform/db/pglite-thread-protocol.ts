@@ -60,7 +60,9 @@ export function parseBytea(text: string): Uint8Array {
   if (!text.startsWith('\\x'))
     throw new RangeError('bytea value is not in hex format (bytea_output must be hex)');
   const out = new Uint8Array((text.length - 2) >>> 1);
-  Buffer.from(out.buffer).write(text.slice(2), 'hex');
+  // Buffer#write stops at the first character that is not hex: a short count is a malformed value.
+  if (Buffer.from(out.buffer).write(text.slice(2), 'hex') !== out.length || text.length % 2 !== 0)
+    throw new RangeError('bytea value is not well-formed hex');
   return out;
 }
 
