@@ -1,4 +1,7 @@
-/** Spawns `warden` (from source, via tsx) and other scripts as real processes for end-to-end tests. */
+/**
+ * Spawns `warden` and other scripts as real processes for end-to-end tests: `warden` from the
+ * compiled output (dist/, built by test/support/build.ts before the run), fixtures from source.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +16,14 @@ export interface Spawned {
 
 /** Runs a TypeScript entry point of this repository with tsx. */
 export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  return spawnNode(['--import', 'tsx', entry, ...args], env);
+}
+
+/** The compiled CLI (built once per test run by test/support/build.ts). */
+const CLI = 'dist/cli/main.js';
+
+function spawnNode(argv: string[], env: Record<string, string | undefined>): Spawned {
+  const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,7 +76,7 @@ export function spawnTs(entry: string, args: string[], env: Record<string, strin
 }
 
 /**
- * Runs one CLI command (from source) to completion with a clean environment; `input` goes to stdin.
+ * Runs one CLI command (compiled) to completion with a clean environment; `input` goes to stdin.
  *
  * @example const { code, stdout } = await runWarden(['tenant', 'list', '--json', '--url', url]);
  */
@@ -75,7 +85,7 @@ export function runWarden(
   input = '',
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [CLI, ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -94,7 +104,7 @@ export function runWarden(
 }
 
 export function spawnWarden(args: string[], env: Record<string, string | undefined>): Spawned {
-  return spawnTs('src/cli/main.ts', args, env);
+  return spawnNode([CLI, ...args], env);
 }
 
 /** The URL a `warden serve` printed in its "warden listening" log line. */
