@@ -138,11 +138,10 @@ for (const driver of drivers()) {
 }
 
 describe('PGlite bytea codec', () => {
-  it('round-trips any bytes through the hex format, each result with a buffer of its own', () => {
+  it('sends bytes as they are and reads hex back, each result with a buffer of its own', () => {
     const bytes = randomBytes(300).subarray(3, 260);
-    const text = serializeBytea(bytes);
-    expect(text).toBe(`\\x${bytes.toString('hex')}`);
-    const back = parseBytea(text);
+    expect(serializeBytea(bytes)).toBe(bytes);
+    const back = parseBytea(`\\x${bytes.toString('hex')}`);
     expect(Buffer.from(back).equals(bytes)).toBe(true);
     expect(back.buffer.byteLength).toBe(257);
     expect(parseBytea('\\x').length).toBe(0);
