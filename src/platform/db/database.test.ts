@@ -11,6 +11,7 @@ import { DataDirLockedError, openDatabase } from './database.js';
 import { DataDirNotEmptyError } from './embedded-init.js';
 import { migrate } from './migrate.js';
 import { NestedConnectionError } from './pglite-dialect.js';
+import { compactParams } from './pglite-thread.js';
 import { parseBytea, serializeBytea } from './pglite-thread-protocol.js';
 
 const T1 = '01936f6e-0000-7000-8000-000000000001';
@@ -153,6 +154,23 @@ describe('PGlite bytea codec', () => {
     expect(() => parseBytea('abc\\000')).toThrow(/hex format/);
     expect(() => parseBytea('\\x0g')).toThrow(/well-formed/);
     expect(() => parseBytea('\\xabc')).toThrow(/well-formed/);
+  });
+});
+
+describe('compactParams', () => {
+  it('gives byte views their own buffer before they cross threads, and leaves everything else alone', () => {
+    const pooled = Buffer.from('abc'); // a view into Node's shared 8 KiB pool
+    const own = new Uint8Array([1, 2, 3]);
+    const params = ['x', 1, null, pooled, own, ['a']];
+    const out = compactParams(params);
+    expect(out).not.toBe(params);
+    expect(out[3]).not.toBe(pooled);
+    expect((out[3] as Uint8Array).buffer.byteLength).toBe(3);
+    expect(Buffer.from(out[3] as Uint8Array).toString()).toBe('abc');
+    expect(out[4]).toBe(own);
+    expect(out.filter((_, i) => i !== 3)).toEqual(params.filter((_, i) => i !== 3));
+    const plain = ['x', own];
+    expect(compactParams(plain)).toBe(plain);
   });
 });
 

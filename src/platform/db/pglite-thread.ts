@@ -101,7 +101,7 @@ class PGliteClient {
   }
 
   query<R>(sql: string, params: unknown[], _options?: { rowMode: 'object' }): Promise<ThreadResults<R>> {
-    return this.send({ kind: 'query', sql, params });
+    return this.send({ kind: 'query', sql, params: compactParams(params) });
   }
 
   exec(sql: string, _options?: { rowMode: 'object' }): Promise<ThreadResults[]> {
@@ -161,4 +161,21 @@ export class PGlitePort extends PGliteClient {
     this.markClosed();
     this.port.close();
   }
+}
+
+/**
+ * Byte parameters cut to their own buffers before they cross to the PGlite thread: a structured
+ * clone copies a view's whole backing ArrayBuffer, so a 32-byte Buffer from Node's 8 KiB pool would
+ * travel as 8 KiB. Other parameters, and views that already own their buffer, go as they are.
+ */
+export function compactParams(params: unknown[]): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    if (p instanceof Uint8Array && p.byteLength !== p.buffer.byteLength) {
+      out ??= params.slice();
+      out[i] = new Uint8Array(p); // a copy with a buffer of its own
+    }
+  }
+  return out ?? params;
 }
