@@ -76,9 +76,11 @@ export const PGLITE_PARSERS = {
   [BYTEA_OID]: parseBytea,
 };
 
-/** PGlite's parameter serializers: bytea as binary. */
-// PGlite's types say a serializer returns text, but its Bind also takes an ArrayBuffer view and
-// sends it in binary format: the bytea round-trip test in database.test.ts fails if that changes.
+/**
+ * PGlite's parameter serializers: bytea as binary. Its types say a serializer returns text, but its
+ * Bind also takes an ArrayBuffer view and sends it in binary format; the bytea round-trip test in
+ * database.test.ts fails if that ever changes.
+ */
 export const PGLITE_SERIALIZERS = { [BYTEA_OID]: serializeBytea } as unknown as Record<
   number,
   (value: unknown) => string
