@@ -55,6 +55,8 @@ export interface BuildOptions {
   logger?: Logger;
   /** Shorter retry delays, poll intervals etc. for tests. */
   fast?: boolean;
+  /** A new embedded database starts from this data directory dump (tests: DatabaseOptions.pgliteTemplate). */
+  pgliteTemplate?: Blob;
 }
 
 /** Resolve the operator token: configured, or generated once into `<data dir>/admin-token` (0600). */
@@ -119,6 +121,7 @@ export async function buildWarden(config: WardenConfig, options: BuildOptions = 
     url: config.databaseUrl,
     dataDir: config.dataDir.startsWith('memory://') ? config.dataDir : join(config.dataDir, 'data'),
     poolSize: config.databasePoolSize,
+    pgliteTemplate: options.pgliteTemplate,
   });
   let counters: Counters | undefined;
   let bus: EventBus | undefined;

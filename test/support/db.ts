@@ -7,6 +7,7 @@ import { MIGRATION_SOURCES } from '../../src/module-list.js';
 import { type Database, openDatabase } from '../../src/platform/db/database.js';
 import { migrate } from '../../src/platform/db/migrate.js';
 import type { Driver } from './drivers.js';
+import { pgliteTemplate } from './pglite-template.js';
 
 export interface TestDb {
   db: Database;
@@ -19,7 +20,11 @@ export function useDatabase(driver: Driver): TestDb {
   beforeAll(async () => {
     holder.url = await driver.createDatabase();
     holder.dataDir = mkdtempSync(join(tmpdir(), 'warden-db-'));
-    holder.db = await openDatabase({ url: holder.url, dataDir: 'memory://' });
+    holder.db = await openDatabase({
+      url: holder.url,
+      dataDir: 'memory://',
+      ...(holder.url ? {} : { pgliteTemplate: await pgliteTemplate() }),
+    });
     await migrate(holder.db, MIGRATION_SOURCES);
   });
   afterAll(async () => {

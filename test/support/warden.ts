@@ -16,6 +16,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type WardenConfig } from '../../src/platform/config.js';
 import { buildWarden, type WardenNode } from '../../src/server.js';
 import type { Driver } from './drivers.js';
+import { pgliteTemplate } from './pglite-template.js';
 
 export { type Driver, drivers } from './drivers.js';
 
@@ -56,7 +57,11 @@ export function useWarden(driver: Driver, overrides: Partial<WardenConfig> = {})
       databaseUrl: holder.databaseUrl,
       ...overrides,
     });
-    holder.node = await buildWarden(config, { logger: pino({ level: 'silent' }), fast: true });
+    holder.node = await buildWarden(config, {
+      logger: pino({ level: 'silent' }),
+      fast: true,
+      ...(holder.databaseUrl ? {} : { pgliteTemplate: await pgliteTemplate() }),
+    });
     await holder.node.listen();
     holder.auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   });

@@ -17,7 +17,7 @@ import {
 } from './pglite-thread-protocol.js';
 
 const port = parentPort!;
-const { dataDir } = workerData as { dataDir: string | undefined };
+const { dataDir, template } = workerData as { dataDir: string | undefined; template: Blob | undefined };
 
 /** PostgreSQL error fields worth carrying across the thread boundary (callers test `code`). */
 const ERROR_FIELDS = [
@@ -47,7 +47,11 @@ function describe(err: unknown): ThreadReply['error'] {
 
 let db: PGlite;
 try {
-  db = await PGlite.create(dataDir, { parsers: PGLITE_PARSERS, serializers: PGLITE_SERIALIZERS });
+  db = await PGlite.create(dataDir, {
+    parsers: PGLITE_PARSERS,
+    serializers: PGLITE_SERIALIZERS,
+    ...(template ? { loadDataDir: template } : {}),
+  });
   port.postMessage({ id: 0, result: 'ready' } satisfies ThreadReply);
 } catch (err) {
   port.postMessage({ id: 0, error: describe(err) } satisfies ThreadReply);

@@ -117,9 +117,14 @@ class PGliteClient {
 export class PGliteThread extends PGliteClient {
   readonly #worker: Worker;
 
-  /** @param dataDir the data directory, or undefined for an in-memory database. */
-  constructor(dataDir: string | undefined) {
-    const worker = startThread(import.meta.url, 'pglite-thread-worker', { workerData: { dataDir } });
+  /**
+   * @param dataDir the data directory, or undefined for an in-memory database.
+   * @param template a data directory dump a new database starts from (DatabaseOptions.pgliteTemplate).
+   */
+  constructor(dataDir: string | undefined, template?: Blob) {
+    const worker = startThread(import.meta.url, 'pglite-thread-worker', {
+      workerData: { dataDir, template },
+    });
     super(worker, undefined);
     this.#worker = worker;
     worker.on('error', (err) => this.fail(err));
