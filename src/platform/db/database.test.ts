@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { useDatabase } from '../../../test/support/db.js';
@@ -273,6 +274,32 @@ describe('database (pglite specifics)', () => {
     expect(r.rows).toEqual([{ v: 42 }]);
     await reopened.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts a new database from a template, on its thread or not, and never lays one over an existing database', async () => {
+    const maker = await PGlite.create();
+    await maker.exec('create table from_template (v int); insert into from_template values (7)');
+    const template = await maker.dumpDataDir('none');
+    await maker.close();
+    const dir = mkdtempSync(join(tmpdir(), 'warden-template-'));
+    try {
+      for (const pgliteThread of [true, false]) {
+        const mem = await openDatabase({ dataDir: 'memory://', pgliteTemplate: template, pgliteThread });
+        const m = await sql<{ v: number }>`select v from from_template`.execute(mem.kysely);
+        expect(m.rows).toEqual([{ v: 7 }]);
+        await mem.close();
+      }
+      const first = await openDatabase({ dataDir: dir, pgliteTemplate: template });
+      await sql`insert into from_template values (8)`.execute(first.kysely);
+      await first.close();
+      // Reopened with the template again: the existing database is kept as it is.
+      const again = await openDatabase({ dataDir: dir, pgliteTemplate: template });
+      const r = await sql<{ v: number }>`select v from from_template order by v`.execute(again.kysely);
+      expect(r.rows).toEqual([{ v: 7 }, { v: 8 }]);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('makes a first start that an interruption cannot spoil: a half-made cluster is cleared and redone', async () => {
