@@ -288,15 +288,11 @@ async function publishAudits(trx: Tx, batch: LogEntry[]): Promise<void> {
 /**
  * Buffered writes of the decision path: shadow disagreements, and audit records that go through
  * the outbox (when the node has no in-process audit appender, or it refused). Written in batches,
- * one transaction each, every `intervalMs` and on stop; a full buffer refuses, and the decision
+ * one transaction each, on the buffer's timer and on stop; a full buffer refuses, and the decision
  * fails closed rather than lose its record.
  */
-function decisionLog(
-  deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted' | 'log'>,
-  max: number,
-  intervalMs: number,
-) {
-  const buffer = new WriteBehind<LogEntry>(deps.db, {
+function decisionLog(deps: Pick<DecisionServiceDeps, 'db' | 'onEventsCommitted'>, max: number) {
+  return new WriteBehind<LogEntry>(deps.db, {
     write: async (trx, batch) => {
       await store.insertDisagreements(
         trx,
@@ -309,27 +305,10 @@ function decisionLog(
     maxBatch: MAX_BATCH,
     onWritten: () => deps.onEventsCommitted(),
   });
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    buffer,
-    start(): void {
-      timer = setInterval(() => {
-        if (buffer.size === 0) return;
-        buffer
-          .flush()
-          .catch((err) => deps.log.error({ err }, 'writing buffered policy decisions failed; will retry'));
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      await buffer.flush();
-    },
-  };
 }
 
 export function createDecisionService(deps: DecisionServiceDeps) {
-  const log = decisionLog(deps, deps.maxBuffered ?? 100_000, deps.flushIntervalMs ?? 100);
+  const log = decisionLog(deps, deps.maxBuffered ?? 100_000);
   const heads = new Map<string, Head | Promise<Head>>();
   // Bumped by every invalidation, so a load that started before a change does not cache stale data.
   const generations = new Map<string, number>();
@@ -425,13 +404,13 @@ export function createDecisionService(deps: DecisionServiceDeps) {
     }
     if (!viaOutbox && !disagreement) return;
     if (
-      !log.buffer.add({
+      !log.add({
         at,
         ...(viaOutbox ? { audit: viaOutbox } : {}),
         ...(disagreement ? { disagreement } : {}),
       })
     )
-      throw new Error(`the decision log holds ${log.buffer.size} unwritten records; the database is behind`);
+      throw new Error(`the decision log holds ${log.size} unwritten records; the database is behind`);
   }
 
   /**
@@ -712,14 +691,16 @@ export function createDecisionService(deps: DecisionServiceDeps) {
     evaluate,
     invalidate,
     flush: async () => {
-      await log.buffer.flush();
+      await log.flush();
     },
     get buffered() {
-      return log.buffer.size;
+      return log.size;
     },
     async start(): Promise<void> {
       lastSeq = await store.maxHeadSeq(deps.db.kysely);
-      log.start();
+      log.start(deps.flushIntervalMs ?? 100, (err) =>
+        deps.log.error({ err }, 'writing buffered policy decisions failed; will retry'),
+      );
       pollTimer = setInterval(() => {
         if (polling) return;
         polling = true;

@@ -101,5 +101,33 @@ for (const driver of drivers()) {
       expect(batches).toEqual([2, 2, 1]);
       expect((await rows()).filter((n) => n >= 200)).toEqual([200, 201, 202, 203, 204]);
     });
+
+    it('flushes on a timer of its own, reports a failed tick and retries it, and writes the rest on stop', async () => {
+      let failing = true;
+      const errors: unknown[] = [];
+      const w = new WriteBehind<number>(db, {
+        write: async (trx, batch) => {
+          if (failing) throw new Error('database down');
+          await insertAll(trx, batch);
+        },
+      });
+      w.start(10, (err) => errors.push(err));
+      w.add(300);
+      const until = async (done: () => boolean | Promise<boolean>) => {
+        for (let i = 0; i < 300 && !(await done()); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await until(() => errors.length > 0);
+      expect(String(errors[0])).toContain('database down');
+      failing = false;
+      await until(async () => (await rows()).includes(300));
+      expect(await rows()).toContain(300);
+      w.add(301);
+      await w.stop(); // the timer is gone; what waited is written now
+      expect(await rows()).toContain(301);
+      w.add(302);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await rows()).not.toContain(302);
+      expect(w.size).toBe(1);
+    });
   });
 }

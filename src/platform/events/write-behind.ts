@@ -9,7 +9,8 @@
  * @example
  *   const denials = new WriteBehind(db, { write: (trx, batch) => recordAll(trx, batch) });
  *   denials.add(record);                 // on the hot path: an array push
- *   await denials.flush();               // on a timer and at shutdown
+ *   await denials.flush();               // on the caller's timer and at shutdown,
+ *   denials.start(100, onError); await denials.stop();   // or on a timer of its own
  */
 import type { Database, Tx } from '../db/database.js';
 
@@ -44,6 +45,7 @@ export class WriteBehind<T> {
   dropped = 0;
   private readonly max: number;
   private readonly maxBatch: number;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database,
@@ -103,6 +105,24 @@ export class WriteBehind<T> {
       this.options.onWritten?.(batch.length);
     }
     return written;
+  }
+
+  /**
+   * Flushes every `intervalMs` while anything waits (the timer does not keep the process alive);
+   * a failed flush goes to `onError` and is tried again on the next tick.
+   */
+  start(intervalMs: number, onError: (err: unknown) => void): void {
+    this.timer ??= setInterval(() => {
+      if (this.size > 0) this.flush().catch(onError);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes what waits. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
   }
 
   /** A failed batch, back in front of what arrived meanwhile; `drop-oldest` keeps the newest `max`. */
