@@ -317,9 +317,14 @@ export class AuditBuffer implements AuditWriter {
     const mine = (p: Pending) => p.seq <= target;
     for (;;) {
       if (this.queue.some(mine)) await this.exclusive(() => this.flushOnce());
-      else if ([...this.inFlight].some((b) => b.some(mine))) await this.running;
+      else if (this.holdsInFlight(mine)) await this.running;
       else return;
     }
+  }
+
+  private holdsInFlight(mine: (p: Pending) => boolean): boolean {
+    for (const batch of this.inFlight) if (batch.some(mine)) return true;
+    return false;
   }
 
   /** Stops the timer and writes what is buffered (clean shutdown). */
